@@ -1,0 +1,169 @@
+# Fumi: one entry point for build, run, test, bench and trace.
+# `make` builds build/kernel.elf (the kernel with every server in its initfs).
+# See docs/build.md for the layout of the build and how to add a server.
+
+BUILD    ?= build
+CROSS    ?=
+CC       := $(CROSS)gcc
+LD       := $(CROSS)ld
+AR       := $(CROSS)ar
+NM       := $(CROSS)nm
+OBJCOPY  := $(CROSS)objcopy
+HOSTCC   ?= gcc
+PYTHON   ?= python3
+QEMU     ?= qemu-system-x86_64
+MEM      ?= 256
+KVM      ?= 0
+V        ?= 0
+
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+# ---- flags ------------------------------------------------------------------
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wstrict-prototypes -Wshadow
+BASE_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-builtin -nostdlib \
+    -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+    -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+    -Ilibs -I$(BUILD)/gen -MMD -MP
+KERNEL_CFLAGS := $(BASE_CFLAGS) -mcmodel=kernel -Ikernel -Wstack-usage=2048 -DKERNEL
+USER_CFLAGS   := $(BASE_CFLAGS) -mcmodel=small
+ASFLAGS  := -Ilibs -I$(BUILD)/gen -MMD -MP
+
+# ---- the IDL ----------------------------------------------------------------
+IDL_FILES := $(sort $(wildcard interfaces/*.idl))
+IDL_STAMP := $(BUILD)/gen/.stamp
+IDL_OUT   := $(BUILD)/gen/idl.h $(BUILD)/gen/idl_server.c $(BUILD)/gen/idl_client.c \
+             $(BUILD)/gen/idl_names.c
+
+$(IDL_STAMP): $(IDL_FILES) tools/genidl.py libs/common/error.h
+	@echo "  GENIDL  $(BUILD)/gen"
+	$(Q)$(PYTHON) tools/genidl.py --out $(BUILD)/gen --docs docs/messages.md $(IDL_FILES)
+	@touch $@
+$(IDL_OUT): $(IDL_STAMP)
+
+# ---- kernel -----------------------------------------------------------------
+KERNEL_SRCS := $(sort $(wildcard kernel/*.c kernel/arch/x64/*.c)) \
+               $(filter-out kernel/initfs.S,$(sort $(wildcard kernel/*.S kernel/arch/x64/*.S)))
+COMMON_SRCS := $(sort $(wildcard libs/common/*.c))
+KERNEL_OBJS := $(patsubst %,$(BUILD)/k/%.o,$(KERNEL_SRCS) $(COMMON_SRCS)) \
+               $(BUILD)/k/gen/idl_server.c.o $(BUILD)/k/gen/idl_names.c.o
+
+$(BUILD)/k/gen/%.c.o: $(BUILD)/gen/%.c $(IDL_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/k/%.c.o: %.c $(IDL_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/k/%.S.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $@"
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+
+$(BUILD)/k/initfs.o: kernel/initfs.S $(BUILD)/initfs.bin
+	@mkdir -p $(@D)
+	$(Q)$(CC) -DINITFS_PATH='"$(BUILD)/initfs.bin"' -c $< -o $@
+
+KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+                  -T kernel/arch/x64/kernel.ld
+
+# Two links: the second adds the symbol table for backtraces (tools/mksyms.py).
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/k/initfs.o kernel/arch/x64/kernel.ld tools/mksyms.py
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KERNEL_LDFLAGS) -o $@.nosyms $(KERNEL_OBJS) $(BUILD)/k/initfs.o
+	$(Q)$(NM) -n $@.nosyms | $(PYTHON) tools/mksyms.py > $(BUILD)/k/ksyms.c
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $(BUILD)/k/ksyms.c -o $(BUILD)/k/ksyms.o
+	$(Q)$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/k/initfs.o $(BUILD)/k/ksyms.o
+
+# ---- user runtime -----------------------------------------------------------
+ULIB_SRCS := $(sort $(wildcard libs/user/*.c libs/user/*.S)) $(COMMON_SRCS)
+ULIB_OBJS := $(patsubst %,$(BUILD)/u/%.o,$(ULIB_SRCS)) \
+             $(patsubst %,$(BUILD)/u/gen/%.c.o,idl_server idl_client idl_names)
+ULIB      := $(BUILD)/libuser.a
+
+$(BUILD)/u/gen/%.c.o: $(BUILD)/gen/%.c $(IDL_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/u/%.c.o: %.c $(IDL_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(USER_CFLAGS) $(SERVER_CFLAGS) -c $< -o $@
+$(BUILD)/u/%.S.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $@"
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
+$(ULIB): $(ULIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# ---- servers: every servers/NAME/ with a build.mk ---------------------------
+# build.mk may set NAME-srcs (default: all .c files of the directory).
+SERVERS := $(sort $(patsubst servers/%/build.mk,%,$(wildcard servers/*/build.mk)))
+$(foreach s,$(SERVERS),$(eval include servers/$(s)/build.mk))
+
+define server_rules
+$(1)-srcs ?= $$(sort $$(wildcard servers/$(1)/*.c))
+$(1)-objs := $$(patsubst %,$(BUILD)/u/%.o,$$($(1)-srcs))
+$(BUILD)/servers/$(1).elf: $$($(1)-objs) $(ULIB) libs/user/user.ld
+	@mkdir -p $$(@D)
+	@echo "  LD      $$@"
+	$(Q)$(LD) -nostdlib -z max-page-size=0x1000 -z noexecstack -T libs/user/user.ld \
+	    -o $$@ $$($(1)-objs) $(ULIB)
+endef
+$(foreach s,$(SERVERS),$(eval $(call server_rules,$(s))))
+
+SERVER_ELFS := $(patsubst %,$(BUILD)/servers/%.elf,$(SERVERS))
+MANIFEST    := servers/boot.manifest
+
+$(BUILD)/initfs.bin: $(SERVER_ELFS) $(MANIFEST) tools/mkinitfs.py
+	@echo "  INITFS  $@"
+	$(Q)$(PYTHON) tools/mkinitfs.py -o $@ manifest=$(MANIFEST) \
+	    $(foreach s,$(SERVERS),$(s)=$(BUILD)/servers/$(s).elf)
+
+# ---- entry points -----------------------------------------------------------
+.DEFAULT_GOAL := all
+.PHONY: all setup run test bench debug clean lint
+
+all: $(BUILD)/kernel.elf
+
+setup:
+	$(Q)tools/setup.sh build
+
+QEMU_RUN_FLAGS := -m $(MEM) -serial stdio -display none -no-reboot \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 -device e1000,netdev=n0
+ifeq ($(KVM),1)
+QEMU_RUN_FLAGS += -enable-kvm -cpu host
+endif
+
+run: setup-run all
+	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS) ; \
+	    status=$$?; [ $$status -eq 1 ] || [ $$status -eq 0 ] || echo "qemu exited with $$status"
+
+.PHONY: setup-run setup-test
+setup-run:
+	$(Q)tools/setup.sh run
+setup-test:
+	$(Q)tools/setup.sh test
+
+include tests/host/host.mk
+
+test: setup-test all host-tests
+	$(Q)$(PYTHON) tests/run.py --build $(BUILD)
+
+bench: setup-test all
+	$(Q)$(PYTHON) tests/bench.py --build $(BUILD) $(if $(filter 1,$(KVM)),--kvm)
+
+debug: setup-run all
+	@echo "QEMU waits for GDB on :1234; run: gdb -x tools/gdbinit"
+	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS) -s -S
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,144 @@
+/*
+ * Program start-up and the small services every program uses: console
+ * output (kernel.print), exit, name lookup, threads and time.
+ */
+#include <user/user.h>
+#include <idl.h>
+
+#define THREAD_STACK (64 * 1024)
+
+const char *program_name = "?";
+void ipc_new_window(void);
+
+NORETURN void runtime_start(uint64_t arg) {
+    (void) arg;
+    ipc_new_window();
+    exit(main());
+}
+
+void puts_raw(const char *s, size_t len) {
+    while (len > 0) {
+        size_t n = MIN(len, 200);
+        kernel_print(CID_KERNEL, s, n);
+        s += n;
+        len -= n;
+    }
+}
+
+struct out_buf {
+    char data[200];
+    size_t len;
+};
+
+static void out_putc(void *ctx, char c) {
+    struct out_buf *b = ctx;
+    if (b->len == sizeof(b->data)) {
+        puts_raw(b->data, b->len);
+        b->len = 0;
+    }
+    b->data[b->len++] = c;
+}
+
+int printf(const char *fmt, ...) {
+    struct out_buf b = {.len = 0};
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vformat(out_putc, &b, fmt, ap);
+    va_end(ap);
+    puts_raw(b.data, b.len);
+    return n;
+}
+
+void flush_output(void) {
+}
+
+NORETURN void exit(int code) {
+    kernel_exit(CID_KERNEL, code);
+    for (;;)
+        __asm__ volatile("ud2"); /* not reached: the kernel never replies */
+}
+
+NORETURN void panic_user(const char *fmt, ...) {
+    struct out_buf b = {.len = 0};
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(out_putc, &b, fmt, ap);
+    va_end(ap);
+    printf("%s: panic: %.*s\n", program_name, (int) b.len, b.data);
+    exit(-1);
+}
+
+const char *program_args(void) {
+    static char args[128];
+    static bool fetched;
+    if (!fetched && memmgr_args(CID_MEMMGR, args) == OK)
+        fetched = true;
+    return args;
+}
+
+cid_t ns_connect(const char *name) {
+    cid_t ch;
+    error_t err = ns_lookup(CID_MEMMGR, name, &ch);
+    return err ? err : ch;
+}
+
+struct thread_start {
+    void (*fn)(void *);
+    void *arg;
+    void *stack;
+};
+
+static NORETURN void thread_entry(struct thread_start *ts) {
+    ipc_new_window();
+    ts->fn(ts->arg);
+    int32_t tid = thread_info()->tid;
+    free(ts);
+    kernel_kill_thread(CID_KERNEL, tid);
+    for (;;)
+        __asm__ volatile("ud2");
+}
+
+error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid) {
+    struct thread_start *ts = malloc(sizeof(*ts));
+    uint8_t *stack = malloc(THREAD_STACK);
+    if (!ts || !stack) {
+        free(ts);
+        free(stack);
+        return ERR_NO_MEMORY;
+    }
+    *ts = (struct thread_start){fn, arg, stack};
+    uint64_t top = ALIGN_DOWN((uint64_t) stack + THREAD_STACK, 16) - 8; /* as after a call */
+    int32_t id;
+    error_t err = kernel_spawn_thread(CID_KERNEL, 0, (uint64_t) thread_entry, top,
+                                      (uint64_t) ts, &id);
+    if (err) {
+        free(ts);
+        free(stack);
+        return err;
+    }
+    if (tid)
+        *tid = id;
+    return OK;
+}
+
+uint64_t clock_ns(void) {
+    uint64_t ns = 0;
+    kernel_clock(CID_KERNEL, &ns, NULL);
+    return ns;
+}
+
+uint64_t tsc_hz(void) {
+    uint64_t hz = 0;
+    kernel_clock(CID_KERNEL, NULL, &hz);
+    return hz;
+}
+
+void sleep_ms(uint64_t ms) {
+    cid_t timer;
+    if (ms == 0 || kernel_timer_create(CID_KERNEL, &timer) != OK)
+        return;
+    struct message m;
+    if (kernel_timer_set(CID_KERNEL, timer, ms * 1000000, 0) == OK)
+        ipc_recv(timer, &m);
+    sys_close(timer);
+}

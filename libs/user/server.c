@@ -1,0 +1,98 @@
+/*
+ * The server loop (server.h). Replies go out with IPC_SEND | IPC_RECV |
+ * IPC_NOBLOCK on the client's channel: the reply never waits for a client
+ * that is not listening, and the same system call receives the next
+ * request on the main channel (the client channel is transferred there).
+ */
+#include <user/server.h>
+#include <idl.h>
+
+void ipc_discard(const struct message *m);
+
+error_t server_init(struct server *s, const char *name) {
+    s->name = name;
+    s->listen = 0;
+    s->main = sys_open();
+    if (s->main < 0)
+        return s->main;
+    if (!name)
+        return OK;
+    cid_t mine = sys_open(), theirs = sys_open();
+    if (mine < 0 || theirs < 0)
+        return ERR_NO_RESOURCES;
+    error_t err = sys_link(mine, theirs);
+    if (!err)
+        err = sys_transfer(mine, s->main);
+    if (!err)
+        err = ns_register(CID_MEMMGR, name, theirs);
+    if (err)
+        return err;
+    s->listen = mine;
+    return OK;
+}
+
+error_t server_watch(struct server *s, cid_t ch) {
+    return sys_transfer(ch, s->main);
+}
+
+error_t server_reply(cid_t to, struct message *reply) {
+    error_t err = ipc_send_noblock(to, reply);
+    if (err)
+        ipc_discard(reply);
+    return err;
+}
+
+static void accept_clients(struct server *s) {
+    cid_t ch;
+    while (ns_accept(CID_MEMMGR, &ch) == OK) {
+        if (sys_transfer(ch, s->main) != OK)
+            sys_close(ch);
+    }
+}
+
+static void handle_notification(struct server *s, const struct message *m) {
+    notification_t bits = m->notifications;
+    if (m->from == s->listen && (bits & NOTIFY_NS_CONNECT))
+        accept_clients(s);
+    bits &= ~NOTIFY_NS_CONNECT;
+    if ((bits & NOTIFY_PEER_CLOSED) && m->from != s->listen) {
+        if (s->closed)
+            s->closed(s, m->from);
+        sys_close(m->from);
+    }
+    bits &= ~NOTIFY_PEER_CLOSED;
+    if (bits && s->notify)
+        s->notify(s, m->from, bits);
+}
+
+void server_run(struct server *s) {
+    struct message *buf = ipc_buffer();
+    struct message req, reply;
+    error_t err = sys_ipc(s->main, IPC_RECV);
+    for (;;) {
+        if (err) {
+            if (err != ERR_ABORTED && reply.header)
+                ipc_discard(&reply); /* the reply did not leave */
+            err = sys_ipc(s->main, IPC_RECV);
+            continue;
+        }
+        ipc_received(buf);
+        memcpy(&req, buf, MSG_SIZE);
+        reply.header = 0;
+        uint32_t type = msg_type(&req);
+        if (type == MSG_NOTIFICATION) {
+            handle_notification(s, &req);
+        } else if (MSG_IS_REPLY(type)) {
+            ipc_discard(&req); /* nobody asked: drop it */
+        } else if (!s->dispatch(s, &req, &reply)) {
+            ipc_discard(&req);
+            idl_error_reply(&reply, type, ERR_NOT_SUPPORTED);
+        }
+        if (!reply.header) {
+            err = sys_ipc(s->main, IPC_RECV);
+            continue;
+        }
+        memcpy(buf, &reply, MSG_HEADER_SIZE + msg_len(&reply));
+        err = sys_ipc(req.from, IPC_SEND | IPC_RECV | IPC_NOBLOCK);
+    }
+}

@@ -1,0 +1,1 @@
+# benchsrv: the server side of the IPC round-trip benchmark (ipcbench).

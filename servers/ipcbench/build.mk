@@ -1,0 +1,1 @@
+# ipcbench: the IPC round-trip benchmark (prints one JSON line).

@@ -1,0 +1,1 @@
+# memmgr: the first process (pager, loader, name service, supervisor).

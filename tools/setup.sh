@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages a make target needs, when a tool is missing.
+# Usage: tools/setup.sh build|run|test. Runs apt-get only as root; otherwise
+# it names the packages to install.
+set -e
+need="gcc:gcc ld:binutils make:make python3:python3"
+case "$1" in
+run) need="$need qemu-system-x86_64:qemu-system-x86" ;;
+test) need="$need qemu-system-x86_64:qemu-system-x86 bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios
+      /usr/share/seabios/vgabios-stdvga.bin:seabios grub-mkrescue:grub-common
+      /usr/lib/grub/i386-pc/boot.img:grub-pc-bin xorriso:xorriso mtools:mtools mkfs.fat:dosfstools
+      tshark:tshark curl:curl ab:apache2-utils wrk:wrk" ;;
+esac
+missing=""
+for pair in $need; do
+    tool=${pair%%:*}
+    pkg=${pair#*:}
+    case "$tool" in
+    /*) [ -e "$tool" ] || missing="$missing $pkg" ;;
+    *) command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || [ -x "/sbin/$tool" ] \
+        || missing="$missing $pkg" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+    exit 1
+fi
+echo "setup: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null
