@@ -192,6 +192,7 @@ void kmain(uint32_t magic, uint32_t mb_info) {
     tsc_mult = (1000000000ULL << 32) / tsc_frequency;
     tsc_boot = rdtsc_();
     pit_init(TICK_HZ);
+    pic_unmask(0);
     kernel_pml4()[0] = 0; /* the identity map of boot.S is no longer used */
     write_cr3(read_cr3());
 

@@ -1,5 +1,7 @@
 /*
- * The server loop (server.h). Replies go out with IPC_SEND | IPC_RECV |
+ * The server loop (server.h). A request that gets an error reply has its
+ * payloads (channel, pages) dropped here, so handlers that fail must not
+ * consume them themselves. Replies go out with IPC_SEND | IPC_RECV |
  * IPC_NOBLOCK on the client's channel: the reply never waits for a client
  * that is not listening, and the same system call receives the next
  * request on the main channel (the client channel is transferred there).
@@ -87,6 +89,8 @@ void server_run(struct server *s) {
         } else if (!s->dispatch(s, &req, &reply)) {
             ipc_discard(&req);
             idl_error_reply(&reply, type, ERR_NOT_SUPPORTED);
+        } else if (msg_is_error(&reply)) {
+            ipc_discard(&req); /* a refused request's payloads are ours to drop */
         }
         if (!reply.header) {
             err = sys_ipc(s->main, IPC_RECV);

@@ -69,14 +69,10 @@ static void answer_waiting_lookups(struct service *s) {
 
 static error_t ns_register_h(void *ctx, cid_t from, const char *name, cid_t listen) {
     struct proc *p = proc_by_client(from);
-    if (!p) {
-        sys_close(listen);
+    if (!p)
         return ERR_NOT_PERMITTED;
-    }
-    if (!name[0] || service_find(name)) {
-        sys_close(listen);
+    if (!name[0] || service_find(name))
         return name[0] ? ERR_ALREADY_EXISTS : ERR_INVALID_ARG;
-    }
     for (int i = 0; i < MAX_SERVICES; i++) {
         struct service *s = &services[i];
         if (s->pid)
@@ -88,8 +84,7 @@ static error_t ns_register_h(void *ctx, cid_t from, const char *name, cid_t list
         answer_waiting_lookups(s);
         return OK;
     }
-    sys_close(listen);
-    return ERR_NO_RESOURCES;
+    return ERR_NO_RESOURCES; /* the server loop closes listen */
 }
 
 static error_t ns_lookup_h(void *ctx, cid_t from, const char *name, cid_t *ch) {

@@ -42,6 +42,14 @@ static uint64_t take_single(void) {
     return pages_alloc_contiguous(1);
 }
 
+/* Pages that reach memmgr in a message (memmgr.free_pages, or dropped
+ * with a refused request) join the free list; see libs/user/ipc.c. */
+error_t ipc_free_pages(uint64_t addr, uint64_t len) {
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE)
+        page_free(addr + off);
+    return OK;
+}
+
 uint64_t page_alloc(void) {
     uint64_t va = take_single();
     if (!va) {

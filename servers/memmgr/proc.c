@@ -409,9 +409,7 @@ static error_t m_alloc_pages(void *ctx, cid_t from, uint64_t len, uint32_t flags
 }
 
 static error_t m_free_pages(void *ctx, cid_t from, uint64_t addr, uint64_t len) {
-    for (uint64_t off = 0; off < len; off += PAGE_SIZE)
-        page_free(addr + off);
-    return OK;
+    return ipc_free_pages(addr, len);
 }
 
 static error_t m_process_info(void *ctx, cid_t from, int32_t pid, int32_t *out_pid, char *name,

@@ -1,0 +1,1 @@
+# faulter: misbehaves on purpose (ktest checks only it dies).

@@ -1,0 +1,1 @@
+# fuzz: seeded random system calls and kernel-server / memmgr requests.

@@ -1,0 +1,1 @@
+# ktestpeer: the partner process of ktest (serves the test interface).

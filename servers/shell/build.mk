@@ -1,0 +1,1 @@
+# shell: the command shell on the console (docs/shell.md).

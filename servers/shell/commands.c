@@ -1,0 +1,257 @@
+/*
+ * The shell's commands: a table of {name, usage, help, handler} that
+ * `help` prints and shell_execute() searches after splitting the line
+ * into words (spaces separate words; "double quotes" group them, and
+ * \" or \\ inside quotes stand for the character).
+ *
+ * A handler returns OK, CMD_USAGE (shell_execute prints the usage line)
+ * or an ERR_* code (printed as "NAME: ERR_X"); a failing command never
+ * ends the shell.  Process and memory commands ask the kernel server
+ * (process_info, stats, clock) and memmgr (spawn, wait, kill, memory).
+ */
+#include "shell.h"
+
+#define CMD_MAX_ARGS 16
+#define CMD_USAGE    1 /* handler result: wrong arguments */
+#define PROC_NAME_MAX 32  /* string[32] of process names */
+#define PROC_ARGS_MAX 128 /* memmgr.spawn's args: string[128] */
+
+struct command {
+    const char *name;
+    const char *usage;
+    const char *help;
+    error_t (*handler)(int argc, char **argv);
+};
+
+static const struct command cmd_table[];
+
+/* One row of kernel.process_info. */
+struct cmd_proc {
+    int32_t pid;
+    char name[PROC_NAME_MAX];
+    uint32_t state, threads, channels;
+    uint64_t pages, sent, received, faults;
+};
+
+/* The first live process with pid >= pid. */
+static error_t cmd_proc_info(int32_t pid, struct cmd_proc *p) {
+    error_t err = kernel_process_info(CID_KERNEL, pid, &p->pid, p->name, &p->state, &p->threads,
+                                      &p->channels, &p->pages, &p->sent, &p->received,
+                                      &p->faults);
+    if (!err && p->pid < pid)
+        return ERR_UNEXPECTED; /* the walk must move forward */
+    p->name[PROC_NAME_MAX - 1] = '\0';
+    return err;
+}
+
+static const char *cmd_state_name(uint32_t state) {
+    switch (state) {
+    case 1: return "alive";
+    case 2: return "zombie";
+    default: return "?";
+    }
+}
+
+static error_t cmd_help(int argc, char **argv) {
+    for (const struct command *c = cmd_table; c->name; c++)
+        shell_printf("  %-20s %s\n", c->usage, c->help);
+    return OK;
+}
+
+static error_t cmd_echo(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        shell_printf("%s%s", i > 1 ? " " : "", argv[i]);
+    shell_putc('\n');
+    return OK;
+}
+
+static error_t cmd_ps(int argc, char **argv) {
+    if (argc != 1)
+        return CMD_USAGE;
+    shell_printf("%5s %-14s %-6s %7s %8s %6s %9s %9s %6s\n", "PID", "NAME", "STATE",
+                 "THREADS", "CHANNELS", "PAGES", "SENT", "RECV", "FAULTS");
+    struct cmd_proc p;
+    for (int32_t pid = 0;; pid = p.pid + 1) {
+        error_t err = cmd_proc_info(pid, &p);
+        if (err)
+            return err == ERR_NOT_FOUND ? OK : err;
+        shell_printf("%5d %-14s %-6s %7u %8u %6lu %9lu %9lu %6lu\n", p.pid, p.name,
+                     cmd_state_name(p.state), p.threads, p.channels, p.pages, p.sent,
+                     p.received, p.faults);
+    }
+}
+
+static error_t cmd_uptime(int argc, char **argv) {
+    if (argc != 1)
+        return CMD_USAGE;
+    uint64_t ms = clock_ns() / 1000000;
+    shell_printf("up %lu:%02lu:%02lu.%03lu\n", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+                 ms % 1000);
+    uint32_t procs, procs_max, threads, threads_max, chans, chans_max, pool, pool_free;
+    uint64_t fast, slow;
+    error_t err = kernel_stats(CID_KERNEL, &procs, &procs_max, &threads, &threads_max, &chans,
+                               &chans_max, &pool, &pool_free, &fast, &slow);
+    if (err)
+        return err;
+    shell_printf("processes %u/%u, threads %u/%u, channels %u/%u\n", procs, procs_max,
+                 threads, threads_max, chans, chans_max);
+    shell_printf("kernel pool pages %u free / %u total\n", pool_free, pool);
+    shell_printf("ipc fastpath %lu, slowpath %lu\n", fast, slow);
+    return OK;
+}
+
+/* A pid given as a number, or the first live process named `arg`. */
+static error_t cmd_resolve_pid(const char *arg, int32_t *pid) {
+    int n;
+    if (str_to_int(arg, &n) == OK) {
+        *pid = n;
+        return OK;
+    }
+    struct cmd_proc p;
+    for (int32_t next = 0;; next = p.pid + 1) {
+        error_t err = cmd_proc_info(next, &p);
+        if (err)
+            return err;
+        if (p.state == 1 && !strcmp(p.name, arg)) {
+            *pid = p.pid;
+            return OK;
+        }
+    }
+}
+
+static error_t cmd_kill(int argc, char **argv) {
+    if (argc != 2)
+        return CMD_USAGE;
+    int32_t pid;
+    error_t err = cmd_resolve_pid(argv[1], &pid);
+    if (!err)
+        err = memmgr_kill(CID_MEMMGR, pid);
+    if (!err)
+        shell_printf("killed pid %d\n", pid);
+    return err;
+}
+
+static const char *cmd_cause_name(uint32_t cause) {
+    static const char *const names[] = {"exit", "fault", "killed", "pager"};
+    return cause < ARRAY_SIZE(names) ? names[cause] : "?";
+}
+
+/* Start program `name` with the argument string args and wait until it ends. */
+static error_t cmd_run_program(const char *name, const char *args) {
+    if (strlen(name) >= PROC_NAME_MAX)
+        return ERR_INVALID_ARG;
+    shell_flush();
+    int32_t pid;
+    error_t err = memmgr_spawn(CID_MEMMGR, name, args, &pid);
+    if (err)
+        return err;
+    uint32_t cause;
+    int32_t code;
+    err = memmgr_wait(CID_MEMMGR, pid, &cause, &code);
+    if (err)
+        return err;
+    shell_printf("%s exited: cause %s code %d\n", name, cmd_cause_name(cause), code);
+    return OK;
+}
+
+static error_t cmd_run(int argc, char **argv) {
+    if (argc < 2)
+        return CMD_USAGE;
+    char args[PROC_ARGS_MAX] = "";
+    for (int i = 2; i < argc; i++) {
+        if (i > 2)
+            strcat_safe(args, " ", sizeof(args));
+        if (strcat_safe(args, argv[i], sizeof(args)) >= sizeof(args))
+            return ERR_TOO_LARGE;
+    }
+    return cmd_run_program(argv[1], args);
+}
+
+static error_t cmd_ipcbench(int argc, char **argv) {
+    return argc == 1 ? cmd_run_program("ipcbench", "") : CMD_USAGE;
+}
+
+static error_t cmd_mem(int argc, char **argv) {
+    if (argc != 1)
+        return CMD_USAGE;
+    uint64_t free_pages, total_pages;
+    error_t err = memmgr_memory(CID_MEMMGR, &free_pages, &total_pages);
+    if (err)
+        return err;
+    uint64_t per_mib = (1024 * 1024) / PAGE_SIZE;
+    shell_printf("memory: %lu free / %lu total pages (%lu MiB free / %lu MiB total)\n",
+                 free_pages, total_pages, free_pages / per_mib, total_pages / per_mib);
+    return OK;
+}
+
+static const struct command cmd_table[] = {
+    {"help", "help", "list the commands", cmd_help},
+    {"echo", "echo ARGS...", "print the arguments", cmd_echo},
+    {"ps", "ps", "list processes (kernel.process_info)", cmd_ps},
+    {"uptime", "uptime", "time since boot and kernel pool usage", cmd_uptime},
+    {"kill", "kill PID|NAME", "kill a process through memmgr", cmd_kill},
+    {"run", "run NAME [ARGS...]", "start a program with arguments and wait for it", cmd_run},
+    {"ipcbench", "ipcbench", "run the IPC benchmark (same as run ipcbench)", cmd_ipcbench},
+    {"mem", "mem", "free and total memory managed by memmgr", cmd_mem},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* Split s into words in place; the count, or ERR_INVALID_ARG / ERR_TOO_LARGE. */
+static int cmd_tokenize(char *s, char **argv, int max) {
+    int argc = 0;
+    char *out = s;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            return argc;
+        if (argc == max)
+            return ERR_TOO_LARGE;
+        argv[argc++] = out;
+        bool quoted = false;
+        for (; *s && (quoted || (*s != ' ' && *s != '\t')); s++) {
+            if (*s == '"') {
+                quoted = !quoted;
+                continue;
+            }
+            if (quoted && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+                s++;
+            *out++ = *s;
+        }
+        if (quoted)
+            return ERR_INVALID_ARG;
+        if (*s)
+            s++;
+        *out++ = '\0';
+    }
+}
+
+static const struct command *cmd_find(const char *name) {
+    for (const struct command *c = cmd_table; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+void shell_execute(char *line) {
+    char *argv[CMD_MAX_ARGS + 1];
+    int argc = cmd_tokenize(line, argv, CMD_MAX_ARGS);
+    if (argc == ERR_INVALID_ARG || argc == ERR_TOO_LARGE) {
+        shell_printf("shell: %s\n", argc == ERR_INVALID_ARG ? "unterminated quote"
+                                                            : "too many arguments");
+        return;
+    }
+    if (argc == 0)
+        return;
+    argv[argc] = NULL;
+    const struct command *c = cmd_find(argv[0]);
+    if (!c) {
+        shell_printf("unknown command: %s (try help)\n", argv[0]);
+        return;
+    }
+    error_t err = c->handler(argc, argv);
+    if (err == CMD_USAGE)
+        shell_printf("usage: %s\n", c->usage);
+    else if (err)
+        shell_printf("%s: %s\n", c->name, err_name(err));
+}

@@ -1,0 +1,94 @@
+"""Drive a Fumi guest in QEMU through its serial console.
+
+A Guest boots build/kernel.elf (or a disk or ISO image) under QEMU's TCG,
+collects everything the guest writes to COM1 in a background thread, and
+offers expect() and command() to talk to the shell. The full serial log of
+every guest is kept in build/test-logs/ for debugging failed runs.
+"""
+import os
+import re
+import subprocess
+import threading
+import time
+
+PROMPT = "fumi> "
+
+
+class GuestError(Exception):
+    pass
+
+
+class Guest:
+    def __init__(self, build, name, cmdline="", mem=256, kernel=True, extra=(), qemu=None):
+        self.name = name
+        self.buf = ""
+        self.lock = threading.Condition()
+        os.makedirs(os.path.join(build, "test-logs"), exist_ok=True)
+        self.log = open(os.path.join(build, "test-logs", name + ".log"), "w")
+        args = [qemu or os.environ.get("QEMU", "qemu-system-x86_64"),
+                "-m", str(mem), "-display", "none", "-no-reboot", "-serial", "stdio",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if kernel:
+            args += ["-kernel", os.path.join(build, "kernel.elf"), "-append", cmdline]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            data = self.proc.stdout.read1(4096)
+            if not data:
+                break
+            text = data.decode("utf-8", "replace").replace("\r", "")
+            self.log.write(text)
+            self.log.flush()
+            with self.lock:
+                self.buf += text
+                self.lock.notify_all()
+        with self.lock:
+            self.lock.notify_all()
+
+    def expect(self, pattern, timeout=30, start=0):
+        """Wait until pattern (a regex) appears in the output after start."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                m = regex.search(self.buf, start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None and not self.reader.is_alive():
+                    tail = self.buf[-600:]
+                    raise GuestError("%s: no %r within %ss; last output:\n%s"
+                                     % (self.name, pattern, timeout, tail))
+                self.lock.wait(min(left, 0.5))
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def mark(self):
+        with self.lock:
+            return len(self.buf)
+
+    def command(self, line, timeout=30):
+        """Type line at the prompt; return what the command printed."""
+        start = self.mark()
+        self.send(line + "\r")
+        echo = self.expect(re.escape(line) + r"\n", timeout, start)
+        end = self.expect(re.escape(PROMPT), timeout, echo.end())
+        return self.buf[echo.end():end.start()]
+
+    def wait_prompt(self, timeout=60):
+        return self.expect(re.escape(PROMPT), timeout)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.reader.join(timeout=5)
+        self.log.close()
+        return self.proc.returncode
