@@ -134,7 +134,8 @@ all: $(BUILD)/kernel.elf
 setup:
 	$(Q)tools/setup.sh build
 
-QEMU_RUN_FLAGS := -m $(MEM) -serial stdio -display none -no-reboot \
+# The serial console shares the terminal with QEMU's monitor: Ctrl-A X quits.
+QEMU_RUN_FLAGS := -m $(MEM) -serial mon:stdio -display none -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 -device e1000,netdev=n0
 ifeq ($(KVM),1)
@@ -142,8 +143,8 @@ QEMU_RUN_FLAGS += -enable-kvm -cpu host
 endif
 
 run: setup-run all
-	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS) ; \
-	    status=$$?; [ $$status -eq 1 ] || [ $$status -eq 0 ] || echo "qemu exited with $$status"
+	@echo "Fumi in QEMU: the shell is on this terminal; Ctrl-A X quits."
+	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS)
 
 .PHONY: setup-run setup-test
 setup-run:

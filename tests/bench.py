@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""make bench: run the benchmarks and print their JSON lines.
+
+The IPC round trip (ipcbench) runs in QEMU under TCG and in Bochs, where
+rdtsc counts executed instructions (the deterministic figure); with --kvm
+also in QEMU with KVM (only meaningful on hosts with real hardware
+virtualization). Benchmarks are never pass/fail: only the JSON lines go to
+stdout, progress goes to stderr.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import bochs  # noqa: E402
+from guest import Guest  # noqa: E402
+
+JSON_LINE = r"^\{\"bench\":.*\}$"
+
+
+def emit(text, where):
+    for line in re.findall(JSON_LINE, text, re.M):
+        json.loads(line)  # only well-formed lines
+        print(line, flush=True)
+        return
+    print("bench: no result from %s" % where, file=sys.stderr)
+
+
+def qemu_ipcbench(build, kvm=False):
+    extra = ["-enable-kvm", "-cpu", "host"] if kvm else []
+    g = Guest(build, "bench-qemu" + ("-kvm" if kvm else ""), "autostart=ipcbench", extra=extra)
+    try:
+        m = g.expect(r"\{\"bench\":.*\}\n", 600)  # the whole line
+        emit(m.group(0), "qemu")
+    finally:
+        g.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--kvm", action="store_true")
+    args = ap.parse_args()
+    print("bench: ipcbench in QEMU (TCG)", file=sys.stderr)
+    qemu_ipcbench(args.build)
+    if args.kvm:
+        print("bench: ipcbench in QEMU (KVM)", file=sys.stderr)
+        qemu_ipcbench(args.build, kvm=True)
+    print("bench: ipcbench in Bochs", file=sys.stderr)
+    emit(bochs.run(args.build, "autostart=ipcbench", until=r"\"bench\":.*\}\n"), "bochs")
+
+
+if __name__ == "__main__":
+    main()
