@@ -2,6 +2,11 @@
 # `make` builds build/kernel.elf (the kernel with every server in its initfs).
 # See docs/build.md for the layout of the build and how to add a server.
 
+# make UBSAN=1 builds everything with -fsanitize=undefined into build/ubsan.
+UBSAN    ?= 0
+ifeq ($(UBSAN),1)
+BUILD    ?= build/ubsan
+endif
 BUILD    ?= build
 CROSS    ?=
 CC       := $(CROSS)gcc
@@ -25,11 +30,17 @@ endif
 # ---- flags ------------------------------------------------------------------
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wstrict-prototypes -Wshadow
 BASE_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -ffreestanding -fno-builtin -nostdlib \
-    -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+    -fno-pic -fno-pie -fstack-protector-strong -mstack-protector-guard=global \
+    -fno-omit-frame-pointer -fno-strict-aliasing \
     -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
     -Ilibs -I$(BUILD)/gen -MMD -MP
+ifeq ($(UBSAN),1)
+BASE_CFLAGS += -fsanitize=undefined -DFUMI_UBSAN
+endif
 KERNEL_CFLAGS := $(BASE_CFLAGS) -mcmodel=kernel -Ikernel -Wstack-usage=2048 -DKERNEL
 USER_CFLAGS   := $(BASE_CFLAGS) -mcmodel=small
+# The sanitizer runtime itself is never sanitized.
+nosan = $(if $(filter libs/common/ubsan.c,$<),-fno-sanitize=all)
 ASFLAGS  := -Ilibs -I$(BUILD)/gen -MMD -MP
 
 # ---- the IDL ----------------------------------------------------------------
@@ -40,7 +51,8 @@ IDL_OUT   := $(BUILD)/gen/idl.h $(BUILD)/gen/idl_server.c $(BUILD)/gen/idl_clien
 
 $(IDL_STAMP): $(IDL_FILES) tools/genidl.py libs/common/error.h
 	@echo "  GENIDL  $(BUILD)/gen"
-	$(Q)$(PYTHON) tools/genidl.py --out $(BUILD)/gen --docs docs/messages.md $(IDL_FILES)
+	$(Q)$(PYTHON) tools/genidl.py --out $(BUILD)/gen --docs docs/messages.md \
+	    --lua tools/wireshark/fumi_messages.lua $(IDL_FILES)
 	@touch $@
 $(IDL_OUT): $(IDL_STAMP)
 
@@ -58,7 +70,7 @@ $(BUILD)/k/gen/%.c.o: $(BUILD)/gen/%.c $(IDL_STAMP)
 $(BUILD)/k/%.c.o: %.c $(IDL_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(KERNEL_CFLAGS) $(nosan) -c $< -o $@
 $(BUILD)/k/%.S.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS      $@"
@@ -74,7 +86,9 @@ KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx
 # Two links: the second adds the symbol table for backtraces (tools/mksyms.py).
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/k/initfs.o kernel/arch/x64/kernel.ld tools/mksyms.py
 	@echo "  LD      $@"
-	$(Q)$(LD) $(KERNEL_LDFLAGS) -o $@.nosyms $(KERNEL_OBJS) $(BUILD)/k/initfs.o
+	$(Q)$(PYTHON) tools/mksyms.py < /dev/null > $(BUILD)/k/ksyms0.c
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $(BUILD)/k/ksyms0.c -o $(BUILD)/k/ksyms0.o
+	$(Q)$(LD) $(KERNEL_LDFLAGS) -o $@.nosyms $(KERNEL_OBJS) $(BUILD)/k/initfs.o $(BUILD)/k/ksyms0.o
 	$(Q)$(NM) -n $@.nosyms | $(PYTHON) tools/mksyms.py > $(BUILD)/k/ksyms.c
 	$(Q)$(CC) $(KERNEL_CFLAGS) -c $(BUILD)/k/ksyms.c -o $(BUILD)/k/ksyms.o
 	$(Q)$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/k/initfs.o $(BUILD)/k/ksyms.o
@@ -92,7 +106,7 @@ $(BUILD)/u/gen/%.c.o: $(BUILD)/gen/%.c $(IDL_STAMP)
 $(BUILD)/u/%.c.o: %.c $(IDL_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(USER_CFLAGS) $(SERVER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(nosan) -c $< -o $@
 $(BUILD)/u/%.S.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS      $@"
@@ -127,7 +141,7 @@ $(BUILD)/initfs.bin: $(SERVER_ELFS) $(MANIFEST) tools/mkinitfs.py
 
 # ---- entry points -----------------------------------------------------------
 .DEFAULT_GOAL := all
-.PHONY: all setup run test bench debug clean lint
+.PHONY: all setup run test bench debug gdb clean lint trace trace-live bochs
 
 all: $(BUILD)/kernel.elf
 
@@ -154,15 +168,35 @@ setup-test:
 
 include tests/host/host.mk
 
+# The system tests run twice: on the normal build and on a UBSan build.
 test: setup-test all host-tests
-	$(Q)$(PYTHON) tests/run.py --build $(BUILD)
+	$(Q)$(MAKE) --no-print-directory UBSAN=1 BUILD=$(BUILD)/ubsan all
+	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --ubsan-build $(BUILD)/ubsan
 
 bench: setup-test all
 	$(Q)$(PYTHON) tests/bench.py --build $(BUILD) $(if $(filter 1,$(KVM)),--kvm)
 
+# GDB (docs/debugging.md): `make debug` starts QEMU stopped, waiting on
+# :1234; `make gdb SERVER=shell` attaches with the kernel's and a server's
+# symbols (servers are all linked at the same address: one at a time).
+SERVER ?= memmgr
 debug: setup-run all
-	@echo "QEMU waits for GDB on :1234; run: gdb -x tools/gdbinit"
+	@echo "QEMU waits for GDB on :1234: in another terminal run make gdb SERVER=$(SERVER)"
 	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS) -s -S
+
+gdb:
+	gdb -q -x tools/gdbinit -ex "fumi-load $(BUILD) $(SERVER)" -ex "target remote :1234"
+
+# Bochs (docs/debugging.md): its debugger on this terminal, serial beside it.
+bochs: setup-test all
+	$(Q)$(PYTHON) tools/bochs.py $(BUILD) --interactive --cmdline "e9 $(CMDLINE)"
+
+# IPC traces (docs/tracing.md). TRACE_FILTER=NAME keeps one process's messages.
+trace: setup-test all
+	$(Q)$(PYTHON) tools/trace.py record $(BUILD) --filter "$(TRACE_FILTER)"
+
+trace-live: setup-test all
+	$(Q)$(PYTHON) tools/trace.py live $(BUILD) --filter "$(TRACE_FILTER)"
 
 clean:
 	rm -rf $(BUILD)

@@ -40,6 +40,7 @@ const char *ksym_name(uint64_t addr);
 struct kernel_options {
     bool nofastpath;
     bool quiet;
+    bool e9; /* mirror the log to port 0xe9 (Bochs, QEMU debugcon) */
 };
 extern struct kernel_options kopts;
 const char *kernel_cmdline(void);

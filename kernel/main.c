@@ -29,6 +29,7 @@ struct elf64_phdr {
 };
 
 struct kernel_options kopts;
+static char selftest[24]; /* kselftest=WHAT (debug.c) */
 uint64_t tsc_frequency;
 static uint64_t tsc_boot, tsc_mult;
 extern char __initfs_start[], __initfs_end[];
@@ -54,18 +55,25 @@ static bool cmdline_has(const char *word, const char **value) {
     return false;
 }
 
+static void copy_word(char *dst, const char *src, size_t size) {
+    size_t i = 0;
+    while (src[i] && src[i] != ' ' && i < size - 1) {
+        dst[i] = src[i];
+        i++;
+    }
+    dst[i] = '\0';
+}
+
 static void parse_options(void) {
     const char *v;
+    if (cmdline_has("kselftest", &v))
+        copy_word(selftest, v, sizeof(selftest));
     kopts.nofastpath = cmdline_has("nofastpath", NULL);
     kopts.quiet = cmdline_has("quiet", NULL);
+    kopts.e9 = cmdline_has("e9", NULL);
     if (cmdline_has("trace", &v)) {
-        char filter[32] = "";
-        size_t i = 0;
-        while (v[i] && v[i] != ' ' && i < sizeof(filter) - 1) {
-            filter[i] = v[i];
-            i++;
-        }
-        filter[i] = '\0';
+        char filter[32];
+        copy_word(filter, v, sizeof(filter));
         trace_init(filter);
     }
 }
@@ -172,7 +180,14 @@ static unsigned kpool_estimate(void) {
     return memory_total_pages() / 512 + 8 * n + 256;
 }
 
+static void selftest_thread(void) {
+    kselftest(selftest);
+    for (;;)
+        sched_block(); /* a kernel thread never returns */
+}
+
 void kmain(uint32_t magic, uint32_t mb_info) {
+    stack_guard_init();
     serial_init();
     arch_init();
     if (magic != MULTIBOOT_MAGIC)
@@ -196,6 +211,12 @@ void kmain(uint32_t magic, uint32_t mb_info) {
     kernel_pml4()[0] = 0; /* the identity map of boot.S is no longer used */
     write_cr3(read_cr3());
 
+    if (selftest[0])
+        kthread_create(selftest_thread); /* runs first, on a guarded stack */
+    if (cmdline_has("bochsbreak", NULL)) {
+        printk("[kernel] bochsbreak: stopping in the Bochs debugger\n");
+        BOCHS_BREAK();
+    }
     start_memmgr();
     if (!kopts.quiet)
         printk("[kernel] TSC %lu MHz, fastpath %s, tracing %s; starting memmgr\n",

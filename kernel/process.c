@@ -137,7 +137,29 @@ struct thread *thread_create(struct process *p, vaddr_t entry, vaddr_t stack, ui
     p->num_threads++;
     threads_used++;
     arch_thread_init(&t->arch, kstack_top(index), p->vm.pml4, uva, entry, stack, arg);
+    kstack_canary_set(kstack_top(index), KSTACK_SIZE);
     t->state = THREAD_SEND; /* anything but RUNNABLE, so that wake queues it */
+    thread_wake(t, OK);
+    return t;
+}
+
+/* A thread of the kernel process running fn on a pool stack (self-tests). */
+struct thread *kthread_create(void (*fn)(void)) {
+    struct thread *t = alloc_thread();
+    if (!t)
+        return NULL;
+    int index = (int) (t - threads);
+    memset(t, 0, sizeof(*t));
+    t->tid = next_tid++;
+    t->index = index;
+    t->proc = &kernel_process;
+    list_init(&t->run_node);
+    list_init(&t->wait_node);
+    list_init(&t->send.node);
+    threads_used++;
+    arch_kthread_init(&t->arch, kstack_top(index), fn);
+    kstack_canary_set(kstack_top(index), KSTACK_SIZE);
+    t->state = THREAD_SEND;
     thread_wake(t, OK);
     return t;
 }

@@ -30,7 +30,7 @@ enum thread_state {
 struct thread {
     error_t wake_result;         /* first: entry.S reads it (THREAD_WAKE_RESULT) */
     tid_t tid;
-    int index;                   /* in the pool: picks the kernel stack */
+    int index;                   /* in the pool: picks the kernel stack; -1: none */
     enum thread_state state;
     struct process *proc;
     struct arch_thread arch;
@@ -136,6 +136,7 @@ void process_destroy(struct process *p, struct process *reclaimer);
 struct thread *thread_create(struct process *p, vaddr_t entry, vaddr_t stack, uint64_t arg,
                              error_t *err);
 struct thread *thread_find(tid_t tid);
+struct thread *kthread_create(void (*fn)(void));
 void thread_destroy(struct thread *t);
 unsigned process_count(void);
 unsigned thread_count(void);
@@ -185,6 +186,12 @@ void pager_cancel(struct process *p);
 void pager_sent(struct sender *s, error_t err);
 void pager_thread_gone(struct thread *t);
 void pager_report_exit(struct process *p, uint32_t cause, int32_t code, uint64_t ip, uint64_t addr);
+
+/* debug.c */
+void stack_guard_init(void);
+void kstack_canary_set(uint64_t stack_top, uint64_t size);
+void kstack_canary_check(const struct thread *t, uint64_t size);
+void kselftest(const char *what);
 
 /* kserver.c */
 error_t kserver_call(struct thread *cur, struct channel *ch, struct channel *kch);

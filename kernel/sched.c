@@ -19,6 +19,7 @@ static void switch_to(struct thread *next) {
     struct thread *prev = current;
     if (next == prev)
         return;
+    kstack_canary_check(prev, KSTACK_SIZE);
     current = next;
     slice_left = TIME_SLICE_TICKS;
     arch_io_switch(prev->proc, next->proc);
@@ -53,6 +54,7 @@ void sched_yield(void) {
 /* The fastpath: prev is already queued as a receiver; next runs now, in
  * prev's time slice. */
 void sched_fastpath_switch(struct thread *prev, struct thread *next) {
+    kstack_canary_check(prev, KSTACK_SIZE);
     next->state = THREAD_RUNNABLE;
     current = next;
     arch_fastpath_switch(&prev->arch, &next->arch);
@@ -83,6 +85,7 @@ static void idle_loop(void) {
 void sched_init(void) {
     static uint8_t idle_stack[4096] ALIGNED(16);
     idle_thread.tid = 0;
+    idle_thread.index = -1;
     idle_thread.state = THREAD_RUNNABLE;
     idle_thread.proc = &kernel_process;
     arch_kthread_init(&idle_thread.arch, (uint64_t) idle_stack + sizeof(idle_stack), idle_loop);
@@ -91,6 +94,7 @@ void sched_init(void) {
 void sched_start(void) {
     /* Start from a throwaway context: the boot stack is never resumed. */
     static struct thread boot;
+    boot.index = -1;
     boot.proc = &kernel_process;
     boot.arch.cr3 = read_cr3();
     current = &boot;

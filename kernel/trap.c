@@ -14,6 +14,8 @@ static const char *exception_names[32] = {
 };
 
 static void kernel_exception(struct trap_frame *f) {
+    if (f->vector == 8)
+        printk("[kernel] double fault: a kernel stack probably ran into its guard page\n");
     const char *name = exception_names[f->vector] ? exception_names[f->vector] : "exception";
     printk("[kernel] %s (vector %lu, error %#lx) at %p %s\n", name, f->vector, f->error,
            (void *) f->rip, ksym_name(f->rip));

@@ -18,9 +18,25 @@ class GuestError(Exception):
     pass
 
 
+# Programs whose UBSan reports are deliberate (they test the runtime).
+DELIBERATE_UB = ("faulter:", "ubsantest:")
+
+
+def problems_in(log):
+    """Lines of a serial log that fail any test: UBSan reports (except the
+    deliberate ones) and kernel panics."""
+    return [line for line in log.splitlines()
+            if ("UBSAN:" in line and not line.startswith(DELIBERATE_UB)) or "PANIC" in line]
+
+
 class Guest:
-    def __init__(self, build, name, cmdline="", mem=256, kernel=True, extra=(), qemu=None):
+    # Problems (see problems_in) of every guest closed so far, for the runner.
+    problems = []
+
+    def __init__(self, build, name, cmdline="", mem=256, kernel=True, extra=(), qemu=None,
+                 expect_reports=False):
         self.name = name
+        self.expect_reports = expect_reports  # a test that breaks things on purpose
         self.buf = ""
         self.lock = threading.Condition()
         os.makedirs(os.path.join(build, "test-logs"), exist_ok=True)
@@ -85,10 +101,19 @@ class Guest:
     def wait_prompt(self, timeout=60):
         return self.expect(re.escape(PROMPT), timeout)
 
+    def wait_exit(self, timeout=60):
+        """Wait for the guest to power off by itself; return QEMU's status."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise GuestError("%s: still running after %ss" % (self.name, timeout))
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
         self.reader.join(timeout=5)
         self.log.close()
+        if not self.expect_reports:
+            Guest.problems += [(self.name, line) for line in problems_in(self.buf)]
         return self.proc.returncode

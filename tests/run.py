@@ -7,9 +7,13 @@
 2. System tests: every function test_*(t) in tests/system/test_*.py, in
    file order. They boot Fumi in QEMU (TCG) and drive its serial shell; the
    in-guest program ktest reports its own PASS/FAIL lines, which count here.
+   With --ubsan-build they all run again on the UBSan build ("ubsan: ").
+   Any UBSan report or kernel panic in a guest's log fails its test, unless
+   the test asked for it.
 
 Ends with the line "N passed, N failed" and exits non-zero on any failure.
-Usage: run.py [--build DIR] [-k SUBSTRING] [--host-only | --system-only]
+Usage: run.py [--build DIR] [--ubsan-build DIR] [-k SUBSTRING]
+              [--host-only | --system-only]
 """
 import argparse
 import glob
@@ -23,6 +27,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+from guest import Guest  # noqa: E402
 
 
 class Results:
@@ -55,12 +60,20 @@ class Results:
 
 
 class Context:
-    """What a system test gets: the results, the build dir and options."""
+    """What a system test gets: the results (names get the prefix), the
+    build directory, and whether it is a UBSan build."""
 
-    def __init__(self, results, build):
+    def __init__(self, results, build, prefix="", ubsan=False):
         self.results = results
         self.build = build
-        self.check = results.check
+        self.prefix = prefix
+        self.ubsan = ubsan
+
+    def check(self, name, ok, detail=""):
+        return self.results.check(self.prefix + name, ok, detail)
+
+    def count_lines(self, prefix, text):
+        return self.results.count_lines(self.prefix + prefix, text)
 
 
 def run_host_tests(results, build):
@@ -108,20 +121,24 @@ def load_system_tests(selector):
     return tests
 
 
-def run_system_tests(results, build, selector):
-    ctx = Context(results, build)
+def run_system_tests(results, build, selector, prefix="", ubsan=False):
+    ctx = Context(results, build, prefix, ubsan)
     for name, fn in load_system_tests(selector):
         start = time.monotonic()
         try:
             fn(ctx)
         except Exception:
-            results.check(name, False, traceback.format_exc()[-2500:])
-        print("  (%s: %.1fs)" % (name, time.monotonic() - start), flush=True)
+            ctx.check(name, False, traceback.format_exc()[-2500:])
+        for guest, line in Guest.problems:
+            ctx.check("%s: no UBSan report or panic in %s" % (name, guest), False, line)
+        Guest.problems.clear()
+        print("  (%s%s: %.1fs)" % (prefix, name, time.monotonic() - start), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description="Run Fumi's tests.")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--ubsan-build", help="also run the system tests on this UBSan build")
     ap.add_argument("-k", dest="selector", help="only system tests whose name contains this")
     ap.add_argument("--host-only", action="store_true")
     ap.add_argument("--system-only", action="store_true")
@@ -133,6 +150,8 @@ def main():
         run_host_tests(results, args.build)
     if not args.host_only:
         run_system_tests(results, args.build, args.selector)
+        if args.ubsan_build:
+            run_system_tests(results, args.ubsan_build, args.selector, "ubsan: ", True)
     if results.failed:
         print("\nFailed:\n  " + "\n  ".join(results.failed))
     print("\n(%.0f s)" % (time.monotonic() - start))

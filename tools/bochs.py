@@ -2,6 +2,7 @@
 """Run Fumi in Bochs, headless, from a GRUB ISO.
 
 Usage: bochs.py BUILD_DIR [--cmdline ...] [--until REGEX] [--timeout S]
+       bochs.py BUILD_DIR --interactive [--cmdline ...]      (make bochs)
 
 Debian's Bochs has no "nogui" display and stops at its debugger prompt:
 we use the rfb display with no wait, answer the prompt with "c"
@@ -49,7 +50,10 @@ def run(build, cmdline="", until=None, timeout=300, mem=128, name="bochs"):
     if os.path.exists(serial):
         os.remove(serial)
     with open(os.path.join(out, "console.txt"), "w") as console:
-        proc = subprocess.Popen(["bochs", "-q", "-f", rc], stdin=subprocess.PIPE,
+        # stdbuf: Bochs's own output (and port 0xe9) reaches the file at once,
+        # since the run ends with a kill.
+        proc = subprocess.Popen(["stdbuf", "-o0", "-e0", "bochs", "-q", "-f", rc],
+                                stdin=subprocess.PIPE,
                                 stdout=console, stderr=subprocess.STDOUT)
         proc.stdin.write(b"c\n" * 64)  # continue at start and at magic breaks
         proc.stdin.flush()
@@ -70,14 +74,39 @@ def run(build, cmdline="", until=None, timeout=300, mem=128, name="bochs"):
     return text.replace("\r", "")
 
 
+def interactive(build, cmdline=""):
+    """make bochs: the Bochs debugger on this terminal, the serial log
+    streamed beside it; `c` continues (also after each BOCHS_BREAK), Ctrl-C
+    stops in the debugger, `q` quits."""
+    out = os.path.join(build, "bochs")
+    os.makedirs(out, exist_ok=True)
+    iso = os.path.join(out, "fumi.iso")
+    serial = os.path.join(out, "serial.txt")
+    rc = os.path.join(out, "bochsrc")
+    make_iso(os.path.join(build, "kernel.elf"), iso, cmdline)
+    with open(rc, "w") as f:
+        f.write(BOCHSRC.format(mem=128, iso=iso, serial=serial, log=os.path.join(out, "bochs.log")))
+    open(serial, "w").close()
+    tail = subprocess.Popen(["tail", "-f", serial])
+    print("bochs: serial console below (also in %s); debugger: c, Ctrl-C, q" % serial)
+    try:
+        subprocess.call(["bochs", "-q", "-f", rc])
+    finally:
+        tail.terminate()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--until")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--interactive", action="store_true")
     args = ap.parse_args()
-    sys.stdout.write(run(args.build, args.cmdline, args.until, args.timeout))
+    if args.interactive:
+        interactive(args.build, args.cmdline)
+    else:
+        sys.stdout.write(run(args.build, args.cmdline, args.until, args.timeout))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 """Turn `nm -n kernel.elf` output into a C symbol table for kernel backtraces.
 
 Reads nm output on stdin and writes a C file defining ksym_table (text
-symbols, sorted by address) and ksym_count, which override the weak empty
-ones in kernel/printk.c. Only text symbols are listed, so adding the table
-does not move any code address of the first link.
+symbols, sorted by address) and ksym_count for kernel/printk.c. The first
+link gets an empty table (empty input); only text symbols are listed and
+the table lives after the code, so no code address moves in the second.
 """
 import sys
 
@@ -22,6 +22,8 @@ def main():
     print("const struct ksym ksym_table[] = {")
     for addr, name in syms:
         print('    {0x%xULL, "%s"},' % (addr, name))
+    if not syms:
+        print('    {0, ""},')
     print("};")
     print("const uint64_t ksym_count = %d;" % len(syms))
 

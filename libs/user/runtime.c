@@ -3,6 +3,7 @@
  * output (kernel.print), exit, name lookup, threads and time.
  */
 #include <user/user.h>
+#include <common/ubsan.h>
 #include <idl.h>
 
 #define THREAD_STACK (64 * 1024)
@@ -10,10 +11,32 @@
 const char *program_name = "?";
 void ipc_new_window(void);
 
-NORETURN void runtime_start(uint64_t arg) {
+uintptr_t __stack_chk_guard = 0x6a09e667f3bcc908ULL;
+
+/* Never returns, so changing the guard under its own frame is safe. */
+__attribute__((no_stack_protector)) NORETURN void runtime_start(uint64_t arg) {
     (void) arg;
+    __stack_chk_guard ^= rdtsc() * 0x9e3779b97f4a7c15ULL;
     ipc_new_window();
     exit(main());
+}
+
+void __stack_chk_fail(void) {
+    printf("%s: stack smashing detected: stopped\n", program_name);
+    exit(EXIT_CODE_STACK_SMASHED);
+}
+
+void ubsan_print(const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    printf("%s: %s", program_name, line);
+}
+
+void ubsan_stop(void) {
+    exit(EXIT_CODE_UBSAN);
 }
 
 void puts_raw(const char *s, size_t len) {

@@ -68,6 +68,12 @@ void puts_raw(const char *s, size_t len);
 void flush_output(void);
 
 NORETURN void exit(int code);
+/* Exit codes of a process the runtime itself stopped. */
+#define EXIT_CODE_UBSAN         -70 /* an undefined-behaviour report (make UBSAN=1) */
+#define EXIT_CODE_STACK_SMASHED -71 /* the stack protector's canary was overwritten */
+
+/* Bochs magic breakpoint (xchg %bx,%bx): stops Bochs's debugger, a no-op elsewhere. */
+#define BOCHS_BREAK() __asm__ volatile("xchg %%bx, %%bx" ::: "memory")
 NORETURN void panic_user(const char *fmt, ...) PRINTF(1, 2);
 #define ASSERT(c)                                                              \
     do {                                                                       \

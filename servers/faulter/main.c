@@ -16,6 +16,16 @@ static int recurse(int depth) {
     return recurse(depth + 1) + pad[0];
 }
 
+/* Writes past a local array: the stack protector must stop the program.
+ * The address goes through a volatile integer so that not even UBSan's
+ * object-size check can see which array it is. */
+static __attribute__((noinline)) void smash(size_t len) {
+    char buf[16];
+    volatile uintptr_t addr = (uintptr_t) buf;
+    for (size_t i = 0; i < len; i++)
+        ((volatile char *) addr)[i] = 'A';
+}
+
 int main(void) {
     program_name = "faulter";
     const char *how = program_args();
@@ -35,6 +45,8 @@ int main(void) {
         sink = recurse(0);
     else if (!strcmp(how, "exec"))
         ((void (*)(void)) 0x0000001000000000ULL)();
+    else if (!strcmp(how, "smash"))
+        smash(64);
     else if (!strcmp(how, "text"))
         *(volatile uint8_t *) (uintptr_t) main = 0xc3;
     printf("faulter: unknown or survived fault \"%s\"\n", how);

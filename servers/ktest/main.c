@@ -501,7 +501,12 @@ static struct pool_counts pools(void) {
 
 static void test_faulting_programs(void) {
     struct pool_counts before = pools();
+#ifdef FUMI_UBSAN
+    run_program("faulter", "null", EXIT_NORMAL, EXIT_CODE_UBSAN); /* UBSan sees it first */
+#else
     run_program("faulter", "null", EXIT_PAGER, -1);
+#endif
+    run_program("faulter", "smash", EXIT_NORMAL, EXIT_CODE_STACK_SMASHED);
     run_program("faulter", "kernel", EXIT_FAULT, 14);
     run_program("faulter", "ud", EXIT_FAULT, 6);
     run_program("faulter", "divide", EXIT_FAULT, 0);

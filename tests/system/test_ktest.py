@@ -13,7 +13,7 @@ def run_ktest(t, label, cmdline):
         out = g.command("run ktest", timeout=300)
         lines = "\n".join(l[len("ktest: "):] for l in out.splitlines()
                           if l.startswith("ktest: "))
-        n = t.results.count_lines("ktest[%s]: " % label, lines)
+        n = t.count_lines("ktest[%s]: " % label, lines)
         summary = re.search(r"ktest: (\d+) passed, (\d+) failed", out)
         t.check("ktest[%s]: ran to the end" % label, summary and n > 100,
                 "%d checks seen\n%s" % (n, out[-1500:]))

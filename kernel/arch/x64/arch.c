@@ -33,6 +33,9 @@ struct PACKED desc_ptr {
 };
 
 static struct tss tss ALIGNED(16);
+/* A double fault (say, a kernel stack run into its guard page) gets a
+ * stack of its own (IST 1), so the panic can still print. */
+static uint8_t double_fault_stack[8192] ALIGNED(16);
 static uint64_t gdt[7] ALIGNED(16);
 static struct idt_entry idt[48] ALIGNED(16);
 extern const uint64_t isr_table[48];
@@ -50,6 +53,7 @@ static void gdt_init(void) {
     gdt[6] = base >> 32;
 
     memset(&tss, 0, sizeof(tss));
+    tss.ist[0] = (uint64_t) double_fault_stack + sizeof(double_fault_stack);
     tss.iomap_base = offsetof_(struct tss, iomap);
     memset(tss.iomap, 0xff, sizeof(tss.iomap));
 
@@ -68,7 +72,7 @@ static void idt_init(void) {
         idt[i] = (struct idt_entry){
             .offset_lo = off & 0xffff,
             .selector = GDT_KERNEL_CODE,
-            .ist = 0,
+            .ist = i == 8 ? 1 : 0,
             .type = 0x8e, /* present, DPL 0, interrupt gate */
             .offset_mid = (off >> 16) & 0xffff,
             .offset_hi = off >> 32,

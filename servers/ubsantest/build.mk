@@ -1,0 +1,1 @@
+# ubsantest: undefined behaviour on purpose, for the UBSan runtime's test.
