@@ -7,6 +7,7 @@
  */
 #include "process.h"
 #include "memory.h"
+#include "trace.h"
 #include <idl.h>
 
 static struct thread *fault_head(struct process *p) {
@@ -61,6 +62,7 @@ error_t pager_reply(struct thread *cur, struct channel *kch) {
         return ERR_UNEXPECTED;
     if (msg_type(m) != PAGER_FILL_REPLY_MSG)
         return ERR_BAD_MESSAGE;
+    trace_message(TRACE_RECV, cur->proc, &kernel_process, kch, m);
     vaddr_t page = ALIGN_DOWN(t->fault_addr, PAGE_SIZE);
     if (msg_is_error(m)) {
         process_exit(p, EXIT_PAGER, msg_error(m), t->fault_ip, t->fault_addr);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """genidl: the Fumi IDL compiler (DESIGN.md, "Interfaces (IDL)").
 
-    python3 tools/genidl.py --out build/gen [--docs docs/messages.md] interfaces/*.idl
+    python3 tools/genidl.py --out build/gen [--docs docs/messages.md]
+        [--lua tools/wireshark/fumi_messages.lua] interfaces/*.idl
 
 The pipeline has three stages:
 
@@ -21,6 +22,8 @@ The pipeline has three stages:
        OUT/idl_names.c   message type -> name tables (freestanding)
        OUT/idl.json      the whole model (the Wireshark table is made from it)
        docs/messages.md  the message reference (with --docs)
+       tools/wireshark/fumi_messages.lua
+                         the dissector's message table (with --lua)
    A file is rewritten only when its content changes, so make sees stable
    modification times.
 
@@ -937,6 +940,102 @@ def emit_json(interfaces, errors, sources):
 
 
 # ---------------------------------------------------------------------------
+# Wireshark message table (tools/wireshark/fumi_messages.lua)
+# ---------------------------------------------------------------------------
+
+LUA_INTRO = """\
+-- The Fumi message table for the Wireshark dissector tools/wireshark/fumi.lua
+-- (docs/tracing.md): interfaces by id, messages by request type (a reply is
+-- the request type | header.reply_flag), their request and reply fields, the
+-- error names by code and the message header constants of
+-- libs/common/message.h. Field offsets are from the start of the inline
+-- payload (message offset header.header_size); a bytes field is a u16
+-- length at offset and n data bytes at data_offset; channel and page fields
+-- travel in the message header (header_offset)."""
+
+
+def lua_str(text):
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def lua_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return lua_str(value)
+    return str(value)
+
+
+def lua_field(f):
+    """One field as a Lua table on one line: name, kind, type, offset, size, n, signed..."""
+    t = f.type
+    items = [("name", f.name), ("kind", t.kind), ("type", t.spelling)]
+    if t.kind == "channel":
+        items += [("header_offset", HEADER_CHANNEL_OFFSET), ("size", 4)]
+    elif t.kind == "page":
+        items += [("header_offset", HEADER_PAGE_OFFSET), ("size", 16)]
+    else:
+        items += [("offset", f.offset), ("size", t.size)]
+    if t.n:
+        items.append(("n", t.n))
+    if t.kind == "bytes":
+        items.append(("data_offset", f.offset + 2))
+    if t.kind == "int":
+        items.append(("signed", t.spelling.startswith("i")))
+    return "{ " + ", ".join(f"{k} = {lua_value(v)}" for k, v in items) + " }"
+
+
+def lua_payload(key, payload):
+    flags = ", ".join(lua_str(k) for k in sorted(f.type.kind for f in payload.fields
+                                                 if not f.type.inline))
+    flags = f"{{ {flags} }}" if flags else "{}"
+    lines = [f"      {key} = {{", f"        size = {payload.size}, flags = {flags},"]
+    if payload.fields:
+        lines.append("        fields = {")
+        lines += [f"          {lua_field(f)}," for f in payload.fields]
+        lines.append("        },")
+    else:
+        lines.append("        fields = {},")
+    return lines + ["      },"]
+
+
+def lua_message(msg):
+    kind = lua_str("oneway" if msg.oneway else "call")
+    lines = [f"    [{hex_type(msg.type)}] = {{",
+             f"      name = {lua_str(msg.full_name)}, kind = {kind}, iface = {msg.iface_id}, "
+             f"method = {msg.id},"]
+    if msg.errors:
+        lines.append("      errors = { " + ", ".join(lua_str(e) for e in msg.errors) + " },")
+    lines += lua_payload("request", msg.args)
+    if msg.results is not None:
+        lines += lua_payload("reply", msg.results)
+    return lines + ["    },"]
+
+
+def emit_lua(interfaces, errors, sources):
+    lines = [f"-- {generated_note(sources)}", LUA_INTRO, "return {", "  header = {",
+             f"    size = {MSG_SIZE}, header_size = {MSG_HEADER_SIZE}, "
+             f"inline_max = {MSG_INLINE_MAX},",
+             "    len_mask = 0x7ff, page_bit = 0x800, channel_bit = 0x1000, error_bit = 0x2000,",
+             f"    type_shift = 16, reply_flag = 0x{MSG_REPLY_FLAG:02x}, notification_type = 0,",
+             f"    from_offset = 4, notifications_offset = 8, "
+             f"channel_offset = {HEADER_CHANNEL_OFFSET},",
+             f"    page_addr_offset = {HEADER_PAGE_OFFSET}, page_len_offset = 24,",
+             "  },", "  interfaces = {"]
+    lines += [f"    [{i.id}] = {lua_str(i.name)}," for i in interfaces]
+    lines += ["  },", "  errors = {"]
+    lines += [f"    [{e.code}] = {{ name = {lua_str(e.name)}, desc = {lua_str(e.desc)} }},"
+              for e in errors]
+    lines += ["  },", "  messages = {"]
+    for iface in interfaces:
+        lines.append(f"    -- {iface.name} ({iface.source})")
+        for msg in iface.messages:
+            lines += lua_message(msg)
+    return "\n".join(lines + ["  },", "}"]) + "\n"
+
+
+# ---------------------------------------------------------------------------
 # docs/messages.md
 # ---------------------------------------------------------------------------
 
@@ -1052,7 +1151,7 @@ def source_summary(interfaces):
     return "the .idl files in " + ", ".join(d + "/" for d in dirs)
 
 
-def generate(interfaces, errors, out, docs=None):
+def generate(interfaces, errors, out, docs=None, lua=None):
     sources = source_summary(interfaces)
     outputs = {os.path.join(out, "idl", f"{i.name}.h"): emit_iface_h(i) for i in interfaces}
     outputs[os.path.join(out, "idl.h")] = emit_idl_h(interfaces, sources)
@@ -1062,6 +1161,8 @@ def generate(interfaces, errors, out, docs=None):
     outputs[os.path.join(out, "idl.json")] = emit_json(interfaces, errors, sources)
     if docs:
         outputs[docs] = emit_docs(interfaces, sources)
+    if lua:
+        outputs[lua] = emit_lua(interfaces, errors, sources)
     for path, text in outputs.items():
         write_if_changed(path, text)
 
@@ -1070,6 +1171,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Compile Fumi IDL files into C, JSON and docs.")
     parser.add_argument("--out", required=True, help="output directory (e.g. build/gen)")
     parser.add_argument("--docs", help="also write the message reference here")
+    parser.add_argument("--lua", help="also write the Wireshark message table here")
     parser.add_argument("idl", nargs="+", help="the .idl files")
     args = parser.parse_args(argv)
     errors = load_errors()
@@ -1078,7 +1180,7 @@ def main(argv=None):
     except IdlError as e:
         print(e, file=sys.stderr)
         return 1
-    generate(interfaces, errors, args.out, args.docs)
+    generate(interfaces, errors, args.out, args.docs, args.lua)
     return 0
 
 

@@ -342,6 +342,14 @@ static error_t m_spawn(void *ctx, cid_t from, const char *name, const char *args
     return err ? err : proc_spawn(name, args, pid);
 }
 
+static error_t m_shutdown(void *ctx, cid_t from, uint32_t code) {
+    error_t err = need_ctl(from);
+    if (err)
+        return err;
+    printf("memmgr: shutting down (code %u)\n", code);
+    return kernel_shutdown(CID_KERNEL, code);
+}
+
 static error_t m_args(void *ctx, cid_t from, char *args) {
     struct proc *p = proc_by_client(from);
     if (!p)
@@ -445,4 +453,5 @@ const struct memmgr_server_ops memmgr_ops = {
     .process_info = m_process_info,
     .memory = m_memory,
     .args = m_args,
+    .shutdown = m_shutdown,
 };

@@ -154,17 +154,45 @@ static error_t cmd_run_program(const char *name, const char *args) {
     return OK;
 }
 
+/* argv[2..] joined by single spaces: the argument string of a program. */
+static error_t cmd_join_args(int argc, char **argv, char *args, size_t size) {
+    args[0] = '\0';
+    for (int i = 2; i < argc; i++) {
+        if (i > 2)
+            strcat_safe(args, " ", size);
+        if (strcat_safe(args, argv[i], size) >= size)
+            return ERR_TOO_LARGE;
+    }
+    return OK;
+}
+
 static error_t cmd_run(int argc, char **argv) {
     if (argc < 2)
         return CMD_USAGE;
-    char args[PROC_ARGS_MAX] = "";
-    for (int i = 2; i < argc; i++) {
-        if (i > 2)
-            strcat_safe(args, " ", sizeof(args));
-        if (strcat_safe(args, argv[i], sizeof(args)) >= sizeof(args))
-            return ERR_TOO_LARGE;
-    }
-    return cmd_run_program(argv[1], args);
+    char args[PROC_ARGS_MAX];
+    error_t err = cmd_join_args(argc, argv, args, sizeof(args));
+    return err ? err : cmd_run_program(argv[1], args);
+}
+
+static error_t cmd_start(int argc, char **argv) {
+    if (argc < 2)
+        return CMD_USAGE;
+    char args[PROC_ARGS_MAX];
+    int32_t pid;
+    error_t err = cmd_join_args(argc, argv, args, sizeof(args));
+    if (!err)
+        err = memmgr_spawn(CID_MEMMGR, argv[1], args, &pid);
+    if (!err)
+        shell_printf("started %s: pid %d\n", argv[1], pid);
+    return err;
+}
+
+static error_t cmd_shutdown(int argc, char **argv) {
+    int code = 0;
+    if (argc > 2 || (argc == 2 && (str_to_int(argv[1], &code) != OK || code < 0 || code > 255)))
+        return CMD_USAGE;
+    shell_flush();
+    return memmgr_shutdown(CID_MEMMGR, (uint32_t) code);
 }
 
 static error_t cmd_ipcbench(int argc, char **argv) {
@@ -191,7 +219,9 @@ static const struct command cmd_table[] = {
     {"uptime", "uptime", "time since boot and kernel pool usage", cmd_uptime},
     {"kill", "kill PID|NAME", "kill a process through memmgr", cmd_kill},
     {"run", "run NAME [ARGS...]", "start a program with arguments and wait for it", cmd_run},
+    {"start", "start NAME [ARGS...]", "start a program and do not wait for it", cmd_start},
     {"ipcbench", "ipcbench", "run the IPC benchmark (same as run ipcbench)", cmd_ipcbench},
+    {"shutdown", "shutdown [CODE]", "power off (QEMU exits with CODE*2+1)", cmd_shutdown},
     {"mem", "mem", "free and total memory managed by memmgr", cmd_mem},
     {NULL, NULL, NULL, NULL},
 };

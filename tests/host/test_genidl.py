@@ -8,7 +8,10 @@
   together with idl_fixture/test_idl.c, which drives client wrappers through
   the dispatcher and feeds it malformed requests;
 - the real interfaces/ generate, compile with -Werror (freestanding where
-  required) and docs/messages.md is up to date.
+  required) and docs/messages.md is up to date;
+- the Wireshark message table (--lua) agrees with idl.json field by field,
+  for the fixture and the real interfaces, and the committed
+  tools/wireshark/fumi_messages.lua is up to date.
 
 Run from the repository root:  python3 -m unittest tests.host.test_genidl
                            or:  python3 tests/host/test_genidl.py
@@ -17,6 +20,7 @@ Run from the repository root:  python3 -m unittest tests.host.test_genidl
 import glob
 import importlib.util
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ FIXTURE_DIR = os.path.join(ROOT, "tests", "host", "idl_fixture")
 FIXTURE_IDL = os.path.join(FIXTURE_DIR, "fixture.idl")
 INTERFACES = sorted(glob.glob(os.path.join(ROOT, "interfaces", "*.idl")))
 DOCS = os.path.join(ROOT, "docs", "messages.md")
+LUA_TABLE = os.path.join(ROOT, "tools", "wireshark", "fumi_messages.lua")
 LIBS = os.path.join(ROOT, "libs")
 CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 HAVE_GCC = shutil.which("gcc") is not None
@@ -49,9 +54,10 @@ def run_genidl(*args):
     return subprocess.run([sys.executable, GENIDL, *args], capture_output=True, text=True)
 
 
-def generate(out, idl_files, docs=None):
+def generate(out, idl_files, docs=None, lua=None):
     """Run genidl into out; fail loudly if it does not succeed."""
-    result = run_genidl("--out", out, *(["--docs", docs] if docs else []), *idl_files)
+    result = run_genidl("--out", out, *(["--docs", docs] if docs else []),
+                        *(["--lua", lua] if lua else []), *idl_files)
     if result.returncode != 0:
         raise AssertionError(f"genidl failed: {result.stderr}")
 
@@ -65,6 +71,128 @@ def gcc(*args):
 def include_flags(gen_dir):
     """The fake user/user.h first, then the generated headers, then libs/ for <common/...>."""
     return [f"-I{FIXTURE_DIR}", f"-I{gen_dir}", f"-I{LIBS}"]
+
+
+class LuaTableParser:
+    """Reads the Lua table literal genidl writes (return { ... }) into Python values:
+    a table with keys becomes a dict, one without keys a list."""
+
+    TOKEN = re.compile(r"""\s+ | --[^\n]*
+                           | (?P<str>"(?:[^"\\]|\\.)*")
+                           | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+))
+                           | (?P<name>[A-Za-z_]\w*)
+                           | (?P<op>[{}\[\]=,])""", re.VERBOSE)
+
+    def __init__(self, text):
+        self.tokens, pos = [], 0
+        while pos < len(text):
+            m = self.TOKEN.match(text, pos)
+            if not m:
+                raise ValueError(f"bad Lua at {pos}: {text[pos:pos + 20]!r}")
+            pos = m.end()
+            if m.lastgroup:
+                self.tokens.append((m.lastgroup, m.group(m.lastgroup)))
+        self.i = 0
+
+    def next(self, want=None):
+        kind, value = self.tokens[self.i]
+        if want and value != want:
+            raise ValueError(f"expected {want}, got {value}")
+        self.i += 1
+        return kind, value
+
+    def peek(self, ahead=0):
+        return self.tokens[self.i + ahead][1] if self.i + ahead < len(self.tokens) else None
+
+    def parse(self):
+        self.next("return")
+        value = self.value()
+        if self.i != len(self.tokens):
+            raise ValueError("text after the table")
+        return value
+
+    def value(self):
+        if self.peek() == "{":
+            return self.table()
+        kind, text = self.next()
+        if kind == "str":
+            return json.loads(text)
+        if kind == "num":
+            return int(text, 0)
+        if text in ("true", "false"):
+            return text == "true"
+        raise ValueError(f"unexpected {text}")
+
+    def table(self):
+        self.next("{")
+        keyed, items = {}, []
+        while self.peek() != "}":
+            if self.peek() == "[":
+                self.next("[")
+                key = self.value()
+                self.next("]")
+                self.next("=")
+                keyed[key] = self.value()
+            elif self.peek(1) == "=":
+                key = self.next()[1]
+                self.next("=")
+                keyed[key] = self.value()
+            else:
+                items.append(self.value())
+            if self.peek() != "}":
+                self.next(",")
+        self.next("}")
+        if keyed and items:
+            raise ValueError("a table mixes keys and a list")
+        return keyed if keyed else items  # {} reads as an empty list
+
+
+def load_lua_table(path):
+    with open(path) as f:
+        return LuaTableParser(f.read()).parse()
+
+
+def lua_field_from_json(f):
+    """What the Lua table says of one field of idl.json."""
+    out = {"name": f["name"], "kind": f["kind"], "type": f["type"], "size": f["size"]}
+    for key in ("offset", "n", "data_offset", "header_offset", "signed"):
+        if f.get(key) is not None:
+            out[key] = f[key]
+    return out
+
+
+def lua_payload_from_json(p):
+    return {"size": p["size"], "flags": p["flags"],
+            "fields": [lua_field_from_json(f) for f in p["fields"]]}
+
+
+def check_lua_matches_json(test, lua, model):
+    """The Lua table holds the same interfaces, messages, fields and errors as idl.json."""
+    test.assertEqual(lua["interfaces"], {i["id"]: i["name"] for i in model["interfaces"]})
+    test.assertEqual(lua["errors"], {e["code"]: {"name": e["name"], "desc": e["desc"]}
+                                     for e in model["errors"]})
+    header = model["message"]
+    test.assertEqual({k: lua["header"][k] for k in ("size", "header_size", "inline_max",
+                                                     "len_mask", "type_shift", "reply_flag")},
+                     {k: header[k] for k in ("size", "header_size", "inline_max", "len_mask",
+                                             "type_shift", "reply_flag")})
+    test.assertEqual((lua["header"]["page_bit"], lua["header"]["channel_bit"],
+                      lua["header"]["error_bit"]),
+                     (header["flags"]["page"], header["flags"]["channel"],
+                      header["flags"]["error"]))
+    messages = [m for i in model["interfaces"] for m in i["messages"]]
+    test.assertEqual(sorted(lua["messages"]), sorted(m["type"] for m in messages))
+    for m in messages:
+        with test.subTest(m["full_name"]):
+            entry = lua["messages"][m["type"]]
+            test.assertEqual((entry["name"], entry["kind"], entry["method"]),
+                             (m["full_name"], m["kind"], m["id"]))
+            test.assertEqual(entry.get("errors", []), m["errors"])
+            test.assertEqual(entry["request"], lua_payload_from_json(m["request"]))
+            if m["reply"] is None:
+                test.assertNotIn("reply", entry)
+            else:
+                test.assertEqual(entry["reply"], lua_payload_from_json(m["reply"]))
 
 
 # Each case: IDL text (after "interface demo 9"), the line of the error and a part of its message.
@@ -183,6 +311,61 @@ class LayoutTests(unittest.TestCase):
         self.assertEqual(genidl.ops_member(self.messages["default"]), "default_")
 
 
+class LuaTableTests(unittest.TestCase):
+    """The Wireshark message table of the fixture: every field kind, read back from the Lua."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        gen = os.path.join(cls.tmp.name, "gen")
+        cls.lua_path = os.path.join(cls.tmp.name, "fumi_messages.lua")
+        generate(gen, [FIXTURE_IDL], lua=cls.lua_path)
+        cls.lua = load_lua_table(cls.lua_path)
+        with open(os.path.join(gen, "idl.json")) as f:
+            cls.model = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_banner(self):
+        with open(self.lua_path) as f:
+            first = f.readline()
+        self.assertTrue(first.startswith("-- generated by tools/genidl.py"), first)
+        self.assertIn("do not edit", first)
+
+    def test_matches_the_json_model(self):
+        check_lua_matches_json(self, self.lua, self.model)
+
+    def test_every_field_kind(self):
+        text = self.lua["messages"][200 << 8 | 2]
+        self.assertEqual(text["name"], "fixture.text")
+        self.assertEqual(text["errors"], ["ERR_NOT_FOUND", "ERR_TOO_LARGE"])
+        self.assertEqual(text["request"]["fields"][2],
+                         {"name": "data", "kind": "bytes", "type": "bytes[7]", "offset": 6,
+                          "size": 9, "n": 7, "data_offset": 8})
+        self.assertEqual(text["reply"]["fields"][0],
+                         {"name": "name", "kind": "string", "type": "string[16]", "offset": 0,
+                          "size": 16, "n": 16})
+        ints = self.lua["messages"][200 << 8 | 1]["request"]["fields"]
+        self.assertEqual([(f["name"], f["offset"], f["size"], f["signed"]) for f in ints],
+                         [("a", 0, 1, False), ("b", 2, 2, False), ("c", 4, 1, False),
+                          ("d", 8, 4, False), ("e", 12, 1, True), ("f", 16, 8, False),
+                          ("g", 24, 2, True), ("h", 28, 4, True), ("k", 32, 8, True)])
+        move = self.lua["messages"][200 << 8 | 3]["request"]
+        self.assertEqual(move["flags"], ["channel", "page"])
+        self.assertEqual(move["fields"],
+                         [{"name": "ch", "kind": "channel", "type": "channel",
+                           "header_offset": 12, "size": 4},
+                          {"name": "pages", "kind": "page", "type": "page",
+                           "header_offset": 16, "size": 16}])
+        note = self.lua["messages"][200 << 8 | 8]
+        self.assertEqual(note["kind"], "oneway")
+        self.assertNotIn("reply", note)
+        self.assertEqual(self.lua["interfaces"], {200: "fixture"})
+        self.assertEqual(self.lua["errors"][-8]["name"], "ERR_NOT_FOUND")
+
+
 @unittest.skipUnless(HAVE_GCC, "needs gcc")
 class FixtureRoundTripTests(unittest.TestCase):
     def test_generated_c_round_trip(self):
@@ -206,7 +389,8 @@ class RealInterfacesTests(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.gen = os.path.join(cls.tmp.name, "gen")
         cls.docs = os.path.join(cls.tmp.name, "messages.md")
-        generate(cls.gen, INTERFACES, cls.docs)
+        cls.lua = os.path.join(cls.tmp.name, "fumi_messages.lua")
+        generate(cls.gen, INTERFACES, cls.docs, cls.lua)
 
     @classmethod
     def tearDownClass(cls):
@@ -225,6 +409,21 @@ class RealInterfacesTests(unittest.TestCase):
             self.assertEqual(fresh.read(), committed.read(),
                              "regenerate: python3 tools/genidl.py --out build/gen "
                              "--docs docs/messages.md interfaces/*.idl")
+
+    def test_lua_table_is_up_to_date(self):
+        with open(self.lua) as fresh, open(LUA_TABLE) as committed:
+            self.assertEqual(fresh.read(), committed.read(),
+                             "regenerate: python3 tools/genidl.py --out build/gen "
+                             "--lua tools/wireshark/fumi_messages.lua interfaces/*.idl")
+
+    def test_lua_table_matches_the_json_model(self):
+        with open(os.path.join(self.gen, "idl.json")) as f:
+            model = json.load(f)
+        lua = load_lua_table(self.lua)
+        check_lua_matches_json(self, lua, model)
+        write = lua["messages"][0x0501]
+        self.assertEqual(write["name"], "console.write")
+        self.assertEqual(write["request"]["fields"][0]["data_offset"], 2)
 
     def test_json_model_is_complete(self):
         with open(os.path.join(self.gen, "idl.json")) as f:
