@@ -7,8 +7,6 @@
 #include "process.h"
 #include <common/ubsan.h>
 
-#define STACK_CANARY 0x5ca1ab1e0ddba11ULL
-
 uintptr_t __stack_chk_guard = 0x2f8dc5a1e63b9d07ULL;
 
 void ubsan_print(const char *fmt, ...) {
@@ -34,13 +32,12 @@ __attribute__((no_stack_protector)) void stack_guard_init(void) {
 }
 
 void kstack_canary_set(uint64_t stack_top, uint64_t size) {
-    *(uint64_t *) (stack_top - size) = STACK_CANARY;
+    *(uint64_t *) (stack_top - size) = KSTACK_CANARY;
 }
 
-void kstack_canary_check(const struct thread *t, uint64_t size) {
-    if (t->index >= 0 && UNLIKELY(*(uint64_t *) (t->arch.stack_top - size) != STACK_CANARY))
-        panic("kstack_canary_check: the kernel stack of thread %d (%s) overflowed its canary",
-              t->tid, t->proc->name);
+void kstack_canary_broken(const struct thread *t) {
+    panic("kstack_canary_check: the kernel stack of thread %d (%s) overflowed its canary",
+          t->tid, t->proc->name);
 }
 
 /* kselftest=canary|stackprotector|overflow|ubsan|kassert: break on purpose. */

@@ -190,7 +190,16 @@ void pager_report_exit(struct process *p, uint32_t cause, int32_t code, uint64_t
 /* debug.c */
 void stack_guard_init(void);
 void kstack_canary_set(uint64_t stack_top, uint64_t size);
-void kstack_canary_check(const struct thread *t, uint64_t size);
+NORETURN void kstack_canary_broken(const struct thread *t);
+
+/* The lowest word of every pool kernel stack; checked on each switch away. */
+#define KSTACK_CANARY 0x5ca1ab1e0ddba11ULL
+
+static inline void kstack_canary_check(const struct thread *t) {
+    if (t->index >= 0
+        && UNLIKELY(*(const uint64_t *) (t->arch.stack_top - KSTACK_SIZE) != KSTACK_CANARY))
+        kstack_canary_broken(t);
+}
 void kselftest(const char *what);
 
 /* kserver.c */

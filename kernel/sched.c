@@ -19,7 +19,7 @@ static void switch_to(struct thread *next) {
     struct thread *prev = current;
     if (next == prev)
         return;
-    kstack_canary_check(prev, KSTACK_SIZE);
+    kstack_canary_check(prev);
     current = next;
     slice_left = TIME_SLICE_TICKS;
     arch_io_switch(prev->proc, next->proc);
@@ -54,7 +54,7 @@ void sched_yield(void) {
 /* The fastpath: prev is already queued as a receiver; next runs now, in
  * prev's time slice. */
 void sched_fastpath_switch(struct thread *prev, struct thread *next) {
-    kstack_canary_check(prev, KSTACK_SIZE);
+    kstack_canary_check(prev);
     next->state = THREAD_RUNNABLE;
     current = next;
     arch_fastpath_switch(&prev->arch, &next->arch);

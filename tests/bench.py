@@ -4,7 +4,8 @@
 The IPC round trip (ipcbench) runs in QEMU under TCG and in Bochs, where
 rdtsc counts executed instructions (the deterministic figure); with --kvm
 also in QEMU with KVM (only meaningful on hosts with real hardware
-virtualization). Benchmarks are never pass/fail: only the JSON lines go to
+virtualization); and once more in Bochs with the IPC trace on (its JSON
+line has "trace":"on"), to show what tracing costs. Benchmarks are never pass/fail: only the JSON lines go to
 stdout, progress goes to stderr.
 """
 import argparse
@@ -23,10 +24,12 @@ from guest import Guest  # noqa: E402
 JSON_LINE = r"^\{\"bench\":.*\}$"
 
 
-def emit(text, where):
+def emit(text, where, **extra):
+    """Print the JSON line found in text, with extra keys added."""
     for line in re.findall(JSON_LINE, text, re.M):
-        json.loads(line)  # only well-formed lines
-        print(line, flush=True)
+        result = json.loads(line)
+        result.update(extra)
+        print(json.dumps(result, separators=(",", ":")), flush=True)
         return
     print("bench: no result from %s" % where, file=sys.stderr)
 
@@ -52,7 +55,11 @@ def main():
         print("bench: ipcbench in QEMU (KVM)", file=sys.stderr)
         qemu_ipcbench(args.build, kvm=True)
     print("bench: ipcbench in Bochs", file=sys.stderr)
-    emit(bochs.run(args.build, "autostart=ipcbench", until=r"\"bench\":.*\}\n"), "bochs")
+    until = r"\"bench\":.*\}\n"
+    emit(bochs.run(args.build, "autostart=ipcbench", until=until), "bochs")
+    print("bench: ipcbench in Bochs with the IPC trace on", file=sys.stderr)
+    emit(bochs.run(args.build, "autostart=ipcbench trace=ipcbench", until=until), "bochs",
+         trace="on")
 
 
 if __name__ == "__main__":
