@@ -36,7 +36,7 @@ def kernel_selftest(t, what, pattern, symbol):
 
 
 def test_kernel_selftests(t):
-    symbols = {"canary": "kstack_canary_check", "stackprotector": "__stack_chk_fail",
+    symbols = {"canary": "kstack_canary_broken", "stackprotector": "__stack_chk_fail",
                "overflow": "recurse_forever", "kassert": "kselftest"}
     for what, pattern in SELFTESTS.items():
         kernel_selftest(t, what, pattern, symbols[what])
