@@ -148,15 +148,25 @@ all: $(BUILD)/kernel.elf
 setup:
 	$(Q)tools/setup.sh build
 
+# The disk make run attaches: an MBR + FAT32 image of the disk/ folder
+# (tools/mkdisk.py, mtools). It is rebuilt only when disk/ changes, so what
+# you write in Fumi stays.
+DISK_FILES := $(shell find disk -type f 2>/dev/null)
+$(BUILD)/disk.img: $(DISK_FILES) tools/mkdisk.py
+	@mkdir -p $(@D)
+	@echo "  MKDISK  $@"
+	$(Q)$(PYTHON) tools/mkdisk.py $@ --size 64 --dir disk
+
 # The serial console shares the terminal with QEMU's monitor: Ctrl-A X quits.
 QEMU_RUN_FLAGS := -m $(MEM) -serial mon:stdio -display none -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -drive file=$(BUILD)/disk.img,format=raw,if=ide,index=0 \
     -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 -device e1000,netdev=n0
 ifeq ($(KVM),1)
 QEMU_RUN_FLAGS += -enable-kvm -cpu host
 endif
 
-run: setup-run all
+run: setup-run all $(BUILD)/disk.img
 	@echo "Fumi in QEMU: the shell is on this terminal; Ctrl-A X quits."
 	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS)
 
@@ -180,7 +190,7 @@ bench: setup-test all
 # :1234; `make gdb SERVER=shell` attaches with the kernel's and a server's
 # symbols (servers are all linked at the same address: one at a time).
 SERVER ?= memmgr
-debug: setup-run all
+debug: setup-run all $(BUILD)/disk.img
 	@echo "QEMU waits for GDB on :1234: in another terminal run make gdb SERVER=$(SERVER)"
 	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS) -s -S
 
@@ -192,10 +202,10 @@ bochs: setup-test all
 	$(Q)$(PYTHON) tools/bochs.py $(BUILD) --interactive --cmdline "e9 $(CMDLINE)"
 
 # IPC traces (docs/tracing.md). TRACE_FILTER=NAME keeps one process's messages.
-trace: setup-test all
+trace: setup-test all $(BUILD)/disk.img
 	$(Q)$(PYTHON) tools/trace.py record $(BUILD) --filter "$(TRACE_FILTER)"
 
-trace-live: setup-test all
+trace-live: setup-test all $(BUILD)/disk.img
 	$(Q)$(PYTHON) tools/trace.py live $(BUILD) --filter "$(TRACE_FILTER)"
 
 clean:

@@ -48,4 +48,5 @@ const char *kernel_cmdline(void);
 uint64_t *kernel_pml4(void);
 uint64_t clock_now_ns(void);
 extern uint64_t tsc_frequency;
+extern uint64_t boot_unix_time;
 void arch_io_refresh(struct process *p);

@@ -340,9 +340,11 @@ static error_t k_dma_pin(void *ctx, cid_t from UNUSED, uint64_t vaddr, uint64_t 
     return OK;
 }
 
-static error_t k_clock(void *ctx UNUSED, cid_t from UNUSED, uint64_t *ns, uint64_t *hz) {
+static error_t k_clock(void *ctx UNUSED, cid_t from UNUSED, uint64_t *ns, uint64_t *hz,
+                       uint64_t *boot_unix) {
     *ns = clock_now_ns();
     *hz = tsc_frequency;
+    *boot_unix = boot_unix_time;
     return OK;
 }
 
@@ -436,6 +438,7 @@ static error_t k_donate(void *ctx, cid_t from UNUSED, uint64_t addr, uint64_t le
         return err;
     for (uint64_t off = 0; off < len; off += PAGE_SIZE)
         kpage_donate(vm_unmap(&k->proc->vm, addr + off));
+    vm_prune_range(&k->proc->vm, addr, len);
     return OK;
 }
 
@@ -520,6 +523,18 @@ error_t kserver_call(struct thread *cur, struct channel *ch, struct channel *kch
     return OK;
 }
 
+static struct channel *events; /* kernel end of memmgr's CID_KERNEL_EVENTS */
+
+/* From the timer tick: tell memmgr the page pool runs low (kpage_alloc
+ * only sets a flag: it runs in the middle of page-table changes). */
+void kserver_pool_low_tick(void) {
+    if (kpool_low_pending && events && events->peer) {
+        kpool_low_pending = false;
+        channel_notify(events->peer, NOTIFY_POOL_LOW);
+        need_resched = true;
+    }
+}
+
 struct channel *kserver_boot_channel(struct process *p) {
     struct channel *kc = channel_alloc(&kernel_process, CH_KSERVER);
     struct channel *uc = channel_alloc(p, CH_USER);
@@ -528,6 +543,13 @@ struct channel *kserver_boot_channel(struct process *p) {
     p->cids[CID_KERNEL] = uc;
     uc->cid = CID_KERNEL;
     channel_link(kc, uc);
+
+    events = channel_alloc(&kernel_process, CH_EVENTS);
+    struct channel *ue = channel_alloc(p, CH_USER);
+    KASSERT(events && ue && !p->cids[CID_KERNEL_EVENTS]);
+    p->cids[CID_KERNEL_EVENTS] = ue;
+    ue->cid = CID_KERNEL_EVENTS;
+    channel_link(events, ue);
     return uc;
 }
 
@@ -545,6 +567,7 @@ void kserver_closed(struct channel *kc) {
         }
         break;
     case CH_TIMER: list_remove(&kc->timer.node); break;
+    case CH_EVENTS: events = NULL; break;
     default: break;
     }
 }

@@ -31,6 +31,7 @@ struct elf64_phdr {
 struct kernel_options kopts;
 static char selftest[24]; /* kselftest=WHAT (debug.c) */
 uint64_t tsc_frequency;
+uint64_t boot_unix_time;
 static uint64_t tsc_boot, tsc_mult;
 extern char __initfs_start[], __initfs_end[];
 
@@ -206,6 +207,7 @@ void kmain(uint32_t magic, uint32_t mb_info) {
     tsc_frequency = tsc_calibrate();
     tsc_mult = (1000000000ULL << 32) / tsc_frequency;
     tsc_boot = rdtsc_();
+    boot_unix_time = rtc_unix_time();
     pit_init(TICK_HZ);
     pic_unmask(0);
     kernel_pml4()[0] = 0; /* the identity map of boot.S is no longer used */

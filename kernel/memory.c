@@ -27,6 +27,8 @@ static char cmdline[BOOTINFO_CMDLINE_MAX];
 
 static paddr_t kpool_head;     /* free list linked through the pages */
 static unsigned kpool_free, kpool_total;
+static bool kpool_low;         /* below KPOOL_LOW_MARK since memmgr was told */
+bool kpool_low_pending;
 static uint32_t *frame_next;   /* reclaim list links, one per frame */
 static uint64_t frame_count;
 static uint32_t reclaim_head;  /* pfn + 1; 0 = empty */
@@ -165,6 +167,10 @@ paddr_t kpage_alloc(void) {
     paddr_t pa = kpool_head;
     kpool_head = *(paddr_t *) phys_to_virt(pa);
     kpool_free--;
+    if (kpool_free < KPOOL_LOW_MARK && !kpool_low) {
+        kpool_low = true;
+        kpool_low_pending = true; /* told at the next tick (sched_tick) */
+    }
     memset(phys_to_virt(pa), 0, PAGE_SIZE);
     return pa;
 }
@@ -181,6 +187,8 @@ unsigned kpage_total(void) {
 void kpage_donate(paddr_t pa) {
     kpage_free(pa);
     kpool_total++;
+    if (kpool_free >= KPOOL_LOW_MARK)
+        kpool_low = false;
 }
 
 void reclaim_push(paddr_t pa) {

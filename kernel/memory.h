@@ -22,7 +22,11 @@ const struct mem_range *memory_free_ranges(int *count);
 uint64_t memory_total_pages(void);
 bool memory_is_ram(paddr_t pa);
 
-/* The kernel page pool: zeroed pages, addressed physically. */
+/* The kernel page pool: zeroed pages, addressed physically. Below
+ * KPOOL_LOW_MARK free pages memmgr is asked (NOTIFY_POOL_LOW on its
+ * kernel-events channel) to donate more. */
+#define KPOOL_LOW_MARK 256
+extern bool kpool_low_pending;
 paddr_t kpage_alloc(void);
 void kpage_free(paddr_t pa);
 void kpage_reserve(unsigned pages);

@@ -75,6 +75,7 @@ enum channel_kind {
     CH_PAGER,    /* kernel end of a process's pager channel */
     CH_IRQ,      /* kernel end of an IRQ channel */
     CH_TIMER,    /* kernel end of a timer channel */
+    CH_EVENTS,   /* kernel end of memmgr's kernel-events channel */
 };
 
 struct channel {
@@ -207,4 +208,5 @@ error_t kserver_call(struct thread *cur, struct channel *ch, struct channel *kch
 struct channel *kserver_boot_channel(struct process *p);
 void kserver_closed(struct channel *kch);
 void timer_tick(uint64_t now_ns);
+void kserver_pool_low_tick(void);
 void irq_notify(unsigned irq);

@@ -63,6 +63,7 @@ void sched_fastpath_switch(struct thread *prev, struct thread *next) {
 void sched_tick(void) {
     ticks++;
     timer_tick(clock_now_ns());
+    kserver_pool_low_tick();
     if (--slice_left == 0)
         need_resched = true;
 }

@@ -50,7 +50,7 @@ static error_t sys_transfer(cid_t src, cid_t dst) {
     return channel_transfer(cs, cd);
 }
 
-#define NOTIFY_KERNEL_BITS (NOTIFY_PEER_CLOSED | NOTIFY_IRQ | NOTIFY_TIMER)
+#define NOTIFY_KERNEL_BITS (NOTIFY_PEER_CLOSED | NOTIFY_IRQ | NOTIFY_TIMER | NOTIFY_POOL_LOW)
 
 static error_t sys_notify(cid_t cid, notification_t bits) {
     struct channel *c = channel_get(current->proc, cid);

@@ -43,4 +43,7 @@ void vm_move(struct vm_space *src, vaddr_t src_va, struct vm_space *dst, vaddr_t
         error_t err = vm_map(dst, dst_va + off, pa, flags);
         KASSERT(err == OK); /* checked by vm_check_free */
     }
+    /* Received windows are never reused: without this every payload would
+     * keep its page tables until the sender dies. */
+    vm_prune_range(src, src_va, len);
 }

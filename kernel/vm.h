@@ -33,6 +33,8 @@ void vm_space_walk(const struct vm_space *s, void (*cb)(paddr_t pa, uint64_t pte
 uint64_t *vm_lookup(const struct vm_space *s, vaddr_t va);
 error_t vm_map(struct vm_space *s, vaddr_t va, paddr_t pa, uint64_t flags);
 paddr_t vm_unmap(struct vm_space *s, vaddr_t va);
+/* Give back the page tables of [va, va+len) that map nothing any more. */
+void vm_prune_range(struct vm_space *s, vaddr_t va, uint64_t len);
 unsigned vm_tables_needed(const struct vm_space *s, vaddr_t va, uint64_t len);
 bool vm_is_current(const struct vm_space *s);
 void vm_map_kernel(vaddr_t va, paddr_t pa, uint64_t flags);

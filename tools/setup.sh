@@ -5,11 +5,12 @@
 set -e
 need="gcc:gcc ld:binutils make:make python3:python3"
 case "$1" in
-run) need="$need qemu-system-x86_64:qemu-system-x86" ;;
+run) need="$need qemu-system-x86_64:qemu-system-x86 mtools:mtools mkfs.fat:dosfstools" ;;
 test) need="$need qemu-system-x86_64:qemu-system-x86 bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios
       /usr/share/seabios/vgabios-stdvga.bin:seabios grub-mkrescue:grub-common
       /usr/lib/grub/i386-pc/boot.img:grub-pc-bin xorriso:xorriso mtools:mtools mkfs.fat:dosfstools
-      tshark:tshark curl:curl ab:apache2-utils wrk:wrk" ;;
+      tshark:tshark curl:curl ab:apache2-utils wrk:wrk clang:clang
+      /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev" ;;
 esac
 missing=""
 for pair in $need; do

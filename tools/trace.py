@@ -23,9 +23,8 @@ from guest import Guest  # noqa: E402
 DISSECTOR = os.path.join(ROOT, "tools", "wireshark", "fumi.lua")
 
 # Shell commands that make several servers talk (memmgr, console, the
-# kernel server, the benchmark pair). Storage and network issues add file
-# reads and a web page fetch here.
-WORKLOAD = ["echo tracing", "ps", "uptime", "mem", "run ipcbench 100"]
+# kernel server, the benchmark pair, fat and ide reading the disk).
+WORKLOAD = ["echo tracing", "ps", "uptime", "mem", "run ipcbench 100", "ls /", "cat /hello.txt"]
 
 
 def trace_device(path):
@@ -37,11 +36,24 @@ def cmdline(filter_name):
     return "trace=" + filter_name if filter_name else "trace"
 
 
+def disk(build):
+    """A scratch copy of build/disk.img, if there is one (make builds it)."""
+    image = os.path.join(build, "disk.img")
+    if not os.path.exists(image):
+        return []
+    scratch = os.path.join(build, "trace-disk.img")
+    shutil.copy(image, scratch)
+    return ["-drive", "file=%s,format=raw,if=ide,index=0" % scratch]
+
+
 def record(build, filter_name, workload=WORKLOAD):
     pcap = os.path.join(build, "trace.pcap")
-    g = Guest(build, "trace", cmdline(filter_name), extra=trace_device(pcap))
+    drive = disk(build)
+    g = Guest(build, "trace", cmdline(filter_name), extra=trace_device(pcap) + drive)
     try:
         g.wait_prompt(60)
+        if drive:
+            g.expect(r"fat: mounted", 60)
         for line in workload:
             g.command(line, timeout=300)
         g.send("shutdown\r")  # the kernel flushes the trace buffer first
@@ -68,7 +80,7 @@ def live(build, filter_name):
     qemu = [os.environ.get("QEMU", "qemu-system-x86_64"), "-kernel",
             os.path.join(build, "kernel.elf"), "-append", cmdline(filter_name), "-m", "256",
             "-display", "none", "-no-reboot", "-serial", "mon:stdio",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + trace_device(fifo)
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + trace_device(fifo) + disk(build)
     try:
         subprocess.call(qemu)
     finally:

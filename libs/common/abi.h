@@ -30,7 +30,8 @@
 #define NOTIFY_IRQ         (1u << 30) /* an interrupt line fired */
 #define NOTIFY_TIMER       (1u << 29) /* a timer expired */
 #define NOTIFY_NS_CONNECT  (1u << 28) /* memmgr: a new client waits (ns.accept) */
-#define NOTIFY_USER_MASK   0x0fffffffu
+#define NOTIFY_POOL_LOW    (1u << 27) /* to memmgr: the kernel page pool runs low */
+#define NOTIFY_USER_MASK   0x07ffffffu
 
 /*
  * The thread info page. The kernel maps one read-write page per thread
@@ -108,6 +109,7 @@ struct initfs_file {
 /* Channels every user process starts with. */
 #define CID_MEMMGR 1 /* linked to memmgr (ns, memmgr interfaces) */
 #define CID_KERNEL 2 /* the kernel server, narrowed by the boot manifest */
+#define CID_KERNEL_EVENTS 3 /* memmgr only: NOTIFY_POOL_LOW from the kernel */
 
 /* What the kernel tells memmgr at boot, mapped read-only at USER_BOOTINFO. */
 #define USER_BOOTINFO      0x0000000000300000ULL

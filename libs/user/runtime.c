@@ -146,14 +146,20 @@ error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid) {
 
 uint64_t clock_ns(void) {
     uint64_t ns = 0;
-    kernel_clock(CID_KERNEL, &ns, NULL);
+    kernel_clock(CID_KERNEL, &ns, NULL, NULL);
     return ns;
 }
 
 uint64_t tsc_hz(void) {
     uint64_t hz = 0;
-    kernel_clock(CID_KERNEL, NULL, &hz);
+    kernel_clock(CID_KERNEL, NULL, &hz, NULL);
     return hz;
+}
+
+uint64_t unix_time(void) {
+    uint64_t ns = 0, boot = 0;
+    kernel_clock(CID_KERNEL, &ns, NULL, &boot);
+    return boot ? boot + ns / 1000000000 : 0;
 }
 
 void sleep_ms(uint64_t ms) {

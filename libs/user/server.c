@@ -37,10 +37,24 @@ error_t server_watch(struct server *s, cid_t ch) {
     return sys_transfer(ch, s->main);
 }
 
+/* A reply did not reach its client. Its payloads are still ours: drop them.
+ * If the client is waiting but could not take the payloads (its window or
+ * table, or the kernel's page-table pool), tell it with an error reply
+ * rather than leave it waiting for ever. */
+static void reply_failed(cid_t to, const struct message *reply, error_t err) {
+    ipc_discard(reply);
+    bool had_payload = reply->header & (MSG_PAGE_BIT | MSG_CHANNEL_BIT);
+    if (had_payload && err != ERR_WOULD_BLOCK && err != ERR_PEER_CLOSED) {
+        struct message e;
+        idl_error_reply(&e, msg_type(reply) & ~MSG_REPLY_FLAG, err);
+        ipc_send_noblock(to, &e);
+    }
+}
+
 error_t server_reply(cid_t to, struct message *reply) {
     error_t err = ipc_send_noblock(to, reply);
     if (err)
-        ipc_discard(reply);
+        reply_failed(to, reply, err);
     return err;
 }
 
@@ -69,12 +83,13 @@ static void handle_notification(struct server *s, const struct message *m) {
 
 void server_run(struct server *s) {
     struct message *buf = ipc_buffer();
-    struct message req, reply;
+    struct message req, reply = {.header = 0};
     error_t err = sys_ipc(s->main, IPC_RECV);
     for (;;) {
         if (err) {
             if (err != ERR_ABORTED && reply.header)
-                ipc_discard(&reply); /* the reply did not leave */
+                reply_failed(req.from, &reply, err);
+            reply.header = 0;
             err = sys_ipc(s->main, IPC_RECV);
             continue;
         }

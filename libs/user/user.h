@@ -90,6 +90,7 @@ error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid);
 /* Time. */
 uint64_t clock_ns(void);
 uint64_t tsc_hz(void);
+uint64_t unix_time(void); /* wall clock (UTC) seconds, 0 if unknown */
 void sleep_ms(uint64_t ms);
 static inline uint64_t rdtsc(void) {
     uint32_t lo, hi;

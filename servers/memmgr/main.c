@@ -31,6 +31,15 @@ static bool dispatch(struct server *s, const struct message *m, struct message *
            || memmgr_dispatch(&memmgr_ops, s, m, reply);
 }
 
+/* The kernel's page pool runs low: give it a MiB. */
+static void notified(struct server *s, cid_t from, notification_t bits) {
+    if (from == CID_KERNEL_EVENTS && (bits & NOTIFY_POOL_LOW)) {
+        error_t err = pages_donate(256);
+        if (err)
+            printf("memmgr: cannot refill the kernel page pool: %s\n", err_name(err));
+    }
+}
+
 static void closed(struct server *s, cid_t from) {
     proc_channel_closed(from);
     ns_channel_closed(from);
@@ -87,8 +96,8 @@ int main(void) {
         panic_user("no boot manifest in the initfs");
     num_programs = manifest_load((const char *) manifest, size, programs, MAX_PROGRAMS);
 
-    static struct server server = {.dispatch = dispatch, .closed = closed};
-    if (server_init(&server, NULL) != OK)
+    static struct server server = {.dispatch = dispatch, .notify = notified, .closed = closed};
+    if (server_init(&server, NULL) != OK || server_watch(&server, CID_KERNEL_EVENTS) != OK)
         panic_user("cannot open the main channel");
     memmgr_main = server.main;
     printf("memmgr: %lu MiB free, %d programs in the manifest\n",

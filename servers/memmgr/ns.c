@@ -103,6 +103,11 @@ static error_t ns_lookup_h(void *ctx, cid_t from, const char *name, cid_t *ch) {
     return ERR_NO_RESOURCES;
 }
 
+static error_t ns_find_h(void *ctx, cid_t from, const char *name, cid_t *ch) {
+    struct service *s = name[0] ? service_find(name) : NULL;
+    return s ? connect(s, ch) : name[0] ? ERR_NOT_FOUND : ERR_INVALID_ARG;
+}
+
 static error_t ns_accept_h(void *ctx, cid_t from, cid_t *ch) {
     struct proc *p = proc_by_client(from);
     for (int i = 0; p && i < MAX_SERVICES; i++) {
@@ -144,4 +149,5 @@ const struct ns_server_ops ns_ops = {
     .register_ = ns_register_h,
     .lookup = ns_lookup_h,
     .accept = ns_accept_h,
+    .find = ns_find_h,
 };

@@ -12,7 +12,6 @@
 #include "shell.h"
 
 #define CMD_MAX_ARGS 16
-#define CMD_USAGE    1 /* handler result: wrong arguments */
 #define PROC_NAME_MAX 32  /* string[32] of process names */
 #define PROC_ARGS_MAX 128 /* memmgr.spawn's args: string[128] */
 
@@ -20,7 +19,7 @@ struct command {
     const char *name;
     const char *usage;
     const char *help;
-    error_t (*handler)(int argc, char **argv);
+    cmd_handler_fn handler;
 };
 
 static const struct command cmd_table[];
@@ -223,6 +222,20 @@ static const struct command cmd_table[] = {
     {"ipcbench", "ipcbench", "run the IPC benchmark (same as run ipcbench)", cmd_ipcbench},
     {"shutdown", "shutdown [CODE]", "power off (QEMU exits with CODE*2+1)", cmd_shutdown},
     {"mem", "mem", "free and total memory managed by memmgr", cmd_mem},
+    {"ls", "ls [-l] [PATH]", "list a directory", cmd_ls},
+    {"cat", "cat FILE...", "print files", cmd_cat},
+    {"write", "write FILE TEXT...", "write the text and a newline to FILE", cmd_write},
+    {"cp", "cp FROM TO", "copy a file", cmd_cp},
+    {"mv", "mv FROM TO", "rename or move a file or directory", cmd_mv},
+    {"rm", "rm FILE...", "remove files", cmd_rm},
+    {"mkdir", "mkdir DIR...", "make directories", cmd_mkdir},
+    {"rmdir", "rmdir DIR...", "remove empty directories", cmd_rmdir},
+    {"stat", "stat PATH", "size, type, clusters and time of a file", cmd_stat},
+    {"df", "df", "size and free space of the file system", cmd_df},
+    {"sync", "sync", "write all cached data to the disk", cmd_sync},
+    {"hexdump", "hexdump FILE [OFFSET [LEN]]", "show bytes of a file in hex", cmd_hexdump},
+    {"cd", "cd [DIR]", "change the current directory", cmd_cd},
+    {"pwd", "pwd", "print the current directory", cmd_pwd},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -279,7 +292,25 @@ void shell_execute(char *line) {
         shell_printf("unknown command: %s (try help)\n", argv[0]);
         return;
     }
+    /* "command ... > FILE" writes the command's output to FILE. */
+    const char *redirect = NULL;
+    if (argc >= 3 && !strcmp(argv[argc - 2], ">")) {
+        redirect = argv[argc - 1];
+        argc -= 2;
+        argv[argc] = NULL;
+        shell_capture_begin();
+    }
     error_t err = c->handler(argc, argv);
+    if (redirect) {
+        size_t len;
+        bool overflow;
+        const char *out = shell_capture_end(&len, &overflow);
+        if (overflow)
+            shell_printf("shell: output too large for %s: cut to %lu bytes\n", redirect, len);
+        error_t werr = fs_write_file(redirect, out, len);
+        if (werr)
+            shell_printf("%s: %s\n", redirect, err_name(werr));
+    }
     if (err == CMD_USAGE)
         shell_printf("usage: %s\n", c->usage);
     else if (err)

@@ -15,6 +15,40 @@
 static cid_t out_console = -1;
 static char out_buf[OUT_CHUNK];
 static size_t out_len;
+static struct {
+    bool on;
+    char *data;
+    size_t len, cap;
+    bool overflow;
+} capture; /* "command > FILE": output collects here instead */
+
+void shell_capture_begin(void) {
+    capture.on = true;
+    capture.len = 0;
+    capture.overflow = false;
+}
+
+/* Stop capturing; returns the captured bytes (valid until the next capture). */
+const char *shell_capture_end(size_t *len, bool *overflow) {
+    capture.on = false;
+    *len = capture.len;
+    *overflow = capture.overflow;
+    return capture.data;
+}
+
+static void capture_putc(char c) {
+    if (capture.len == capture.cap) {
+        size_t cap = capture.cap ? capture.cap * 2 : 1024;
+        char *p = cap <= (1u << 20) ? realloc(capture.data, cap) : NULL;
+        if (!p) {
+            capture.overflow = true;
+            return;
+        }
+        capture.data = p;
+        capture.cap = cap;
+    }
+    capture.data[capture.len++] = c;
+}
 
 void shell_connect(void) {
     if (out_console >= 0)
@@ -46,6 +80,10 @@ void shell_flush(void) {
 }
 
 void shell_putc(char c) {
+    if (capture.on) {
+        capture_putc(c);
+        return;
+    }
     if (out_len == sizeof(out_buf))
         shell_flush();
     out_buf[out_len++] = c;

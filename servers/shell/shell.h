@@ -23,6 +23,10 @@ void shell_flush(void);
 /* Wait for input; returns 1..SHELL_READ_MAX bytes put in buf. */
 size_t shell_read(uint8_t buf[SHELL_READ_MAX]);
 
+/* Collect output instead of showing it (for "command > FILE"). */
+void shell_capture_begin(void);
+const char *shell_capture_end(size_t *len, bool *overflow);
+
 /* edit.c */
 enum edit_result { EDIT_NONE, EDIT_LINE, EDIT_CANCEL };
 enum edit_esc { EDIT_TEXT, EDIT_ESC, EDIT_CSI, EDIT_SS3 };
@@ -48,3 +52,25 @@ void edit_reset(struct edit *e);
 
 /* commands.c */
 void shell_execute(char *line);
+
+/* A command handler returns OK, CMD_USAGE (print the usage) or an ERR_*. */
+#define CMD_USAGE 1
+typedef error_t (*cmd_handler_fn)(int argc, char **argv);
+
+/* fs.c: file commands over the `fs` interface (paths relative to cd). */
+error_t cmd_ls(int argc, char **argv);
+error_t cmd_cat(int argc, char **argv);
+error_t cmd_write(int argc, char **argv);
+error_t cmd_cp(int argc, char **argv);
+error_t cmd_mv(int argc, char **argv);
+error_t cmd_rm(int argc, char **argv);
+error_t cmd_mkdir(int argc, char **argv);
+error_t cmd_rmdir(int argc, char **argv);
+error_t cmd_stat(int argc, char **argv);
+error_t cmd_df(int argc, char **argv);
+error_t cmd_sync(int argc, char **argv);
+error_t cmd_hexdump(int argc, char **argv);
+error_t cmd_cd(int argc, char **argv);
+error_t cmd_pwd(int argc, char **argv);
+/* Write data to path (create or truncate): for "command > FILE". */
+error_t fs_write_file(const char *path, const char *data, size_t len);

@@ -16,6 +16,11 @@ HOST_SOURCES_test_printf := libs/common/printf.c libs/common/string.c libs/commo
 HOST_SOURCES_test_list :=
 HOST_SOURCES_test_error := libs/common/error.c libs/common/string.c
 HOST_SOURCES_test_malloc := libs/user/malloc.c libs/common/string.c
+# FAT32 core (servers/fat without its IPC glue in main.c): see docs/fat.md.
+FAT_CORE_SOURCES := $(filter-out servers/fat/main.c,$(wildcard servers/fat/*.c))
+FAT_TEST_SOURCES := $(FAT_CORE_SOURCES) libs/common/string.c libs/common/error.c
+HOST_SOURCES_test_fat := $(FAT_TEST_SOURCES)
+HOST_SOURCES_test_fat_corrupt := $(FAT_TEST_SOURCES)
 
 HOST_TEST_NAMES := $(sort $(basename $(notdir $(wildcard tests/host/test_*.c))))
 HOST_TESTS := $(addprefix $(BUILD)/host/,$(HOST_TEST_NAMES))
@@ -31,3 +36,25 @@ $(foreach t,$(HOST_TEST_NAMES),$(eval $(call HOST_TEST_RULE,$(t))))
 
 .PHONY: host-tests
 host-tests: $(HOST_TESTS)
+
+# The FAT tests also depend on the core's headers.
+$(BUILD)/host/test_fat $(BUILD)/host/test_fat_corrupt: $(wildcard servers/fat/*.h)
+
+# FAT fuzzing (docs/fat.md): fat_fuzz is a libFuzzer target built with
+# clang; fat_mkseed makes its seed images.  Neither is a test_* binary:
+# tests/host/test_fatfuzz.py builds and runs them, and skips with a note
+# when clang or its fuzzer runtime is missing.
+FUZZ_CC ?= clang
+FAT_TOOL_DEPS := $(FAT_TEST_SOURCES) $(wildcard servers/fat/*.h) tests/host/fat_exercise.h
+
+$(BUILD)/host/fat_fuzz: tests/host/fat_fuzz.c $(FAT_TOOL_DEPS)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Werror \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -DFUMI_HOST_TEST -Ilibs -Itests/host -o $@ tests/host/fat_fuzz.c $(FAT_TEST_SOURCES)
+
+$(BUILD)/host/fat_mkseed: tests/host/fat_mkseed.c $(FAT_TOOL_DEPS)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/fat_mkseed.c $(FAT_TEST_SOURCES)

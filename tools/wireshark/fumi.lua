@@ -79,8 +79,9 @@ local NOTIFY_BITS = {
     { bit = 0x40000000, name = "IRQ", abbr = "irq" },
     { bit = 0x20000000, name = "TIMER", abbr = "timer" },
     { bit = 0x10000000, name = "NS_CONNECT", abbr = "ns_connect" },
+    { bit = 0x08000000, name = "POOL_LOW", abbr = "pool_low" },
 }
-local NOTIFY_USER_MASK = 0x0fffffff
+local NOTIFY_USER_MASK = 0x07ffffff
 
 local function sorted_keys(t)
     local keys = {}

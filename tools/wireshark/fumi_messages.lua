@@ -23,6 +23,8 @@ return {
     [5] = "console",
     [6] = "bench",
     [7] = "test",
+    [8] = "blk",
+    [9] = "fs",
   },
   errors = {
     [-1] = { name = "ERR_NO_MEMORY", desc = "out of memory" },
@@ -291,10 +293,11 @@ return {
         fields = {},
       },
       reply = {
-        size = 16, flags = {},
+        size = 24, flags = {},
         fields = {
           { name = "ns", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
           { name = "tsc_hz", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "boot_unix", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
         },
       },
     },
@@ -502,6 +505,22 @@ return {
       request = {
         size = 0, flags = {},
         fields = {},
+      },
+      reply = {
+        size = 0, flags = { "channel" },
+        fields = {
+          { name = "ch", kind = "channel", type = "channel", header_offset = 12, size = 4 },
+        },
+      },
+    },
+    [0x0304] = {
+      name = "ns.find", kind = "call", iface = 3, method = 4,
+      errors = { "ERR_NOT_FOUND", "ERR_NO_RESOURCES", "ERR_INVALID_ARG" },
+      request = {
+        size = 32, flags = {},
+        fields = {
+          { name = "name", kind = "string", type = "string[32]", offset = 0, size = 32, n = 32 },
+        },
       },
       reply = {
         size = 0, flags = { "channel" },
@@ -776,6 +795,328 @@ return {
       reply = {
         size = 0, flags = {},
         fields = {},
+      },
+    },
+    -- blk (interfaces/blk.idl)
+    [0x0801] = {
+      name = "blk.info", kind = "call", iface = 8, method = 1,
+      errors = { "ERR_NOT_FOUND" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "unit", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 64, flags = {},
+        fields = {
+          { name = "sectors", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "sector_size", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "lba48", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+          { name = "model", kind = "string", type = "string[41]", offset = 16, size = 41, n = 41 },
+        },
+      },
+    },
+    [0x0802] = {
+      name = "blk.read", kind = "call", iface = 8, method = 2,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_IO", "ERR_TIMEOUT", "ERR_BAD_PAGE", "ERR_NO_RESOURCES", "ERR_NO_MEMORY" },
+      request = {
+        size = 24, flags = { "page" },
+        fields = {
+          { name = "unit", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "lba", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "count", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 0, flags = { "page" },
+        fields = {
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0803] = {
+      name = "blk.write", kind = "call", iface = 8, method = 3,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_IO", "ERR_TIMEOUT", "ERR_BAD_PAGE", "ERR_NO_RESOURCES", "ERR_NO_MEMORY" },
+      request = {
+        size = 24, flags = { "page" },
+        fields = {
+          { name = "unit", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "lba", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "count", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 0, flags = { "page" },
+        fields = {
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0804] = {
+      name = "blk.flush", kind = "call", iface = 8, method = 4,
+      errors = { "ERR_NOT_FOUND", "ERR_IO", "ERR_TIMEOUT", "ERR_NO_RESOURCES" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "unit", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    -- fs (interfaces/fs.idl)
+    [0x0901] = {
+      name = "fs.open", kind = "call", iface = 9, method = 1,
+      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 204, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+          { name = "flags", kind = "int", type = "u32", offset = 200, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 24, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "size", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "is_dir", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0902] = {
+      name = "fs.close", kind = "call", iface = 9, method = 2,
+      errors = { "ERR_NOT_FOUND" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0903] = {
+      name = "fs.read", kind = "call", iface = 9, method = 3,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 24, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "offset", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "len", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 202, flags = {},
+        fields = {
+          { name = "data", kind = "bytes", type = "bytes[200]", offset = 0, size = 202, n = 200, data_offset = 2 },
+        },
+      },
+    },
+    [0x0904] = {
+      name = "fs.read_pages", kind = "call", iface = 9, method = 4,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_MEMORY", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 24, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "offset", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "len", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+        },
+      },
+      reply = {
+        size = 8, flags = { "page" },
+        fields = {
+          { name = "len", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "data", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0905] = {
+      name = "fs.write", kind = "call", iface = 9, method = 5,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 224, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "offset", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "data", kind = "bytes", type = "bytes[200]", offset = 16, size = 202, n = 200, data_offset = 18 },
+        },
+      },
+      reply = {
+        size = 4, flags = {},
+        fields = {
+          { name = "written", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0906] = {
+      name = "fs.write_pages", kind = "call", iface = 9, method = 6,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 24, flags = { "page" },
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "offset", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "len", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "data", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 8, flags = {},
+        fields = {
+          { name = "written", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+        },
+      },
+    },
+    [0x0907] = {
+      name = "fs.truncate", kind = "call", iface = 9, method = 7,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 16, flags = {},
+        fields = {
+          { name = "handle", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "size", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0908] = {
+      name = "fs.stat", kind = "call", iface = 9, method = 8,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 200, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+        },
+      },
+      reply = {
+        size = 32, flags = {},
+        fields = {
+          { name = "size", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "is_dir", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "attr", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+          { name = "mtime", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "clusters", kind = "int", type = "u32", offset = 24, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0909] = {
+      name = "fs.readdir", kind = "call", iface = 9, method = 9,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_EOF", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 204, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+          { name = "index", kind = "int", type = "u32", offset = 200, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 184, flags = {},
+        fields = {
+          { name = "next", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "name", kind = "string", type = "string[160]", offset = 4, size = 160, n = 160 },
+          { name = "size", kind = "int", type = "u64", offset = 168, size = 8, signed = false },
+          { name = "is_dir", kind = "int", type = "u32", offset = 176, size = 4, signed = false },
+          { name = "mtime", kind = "int", type = "u32", offset = 180, size = 4, signed = false },
+        },
+      },
+    },
+    [0x090a] = {
+      name = "fs.mkdir", kind = "call", iface = 9, method = 10,
+      errors = { "ERR_ALREADY_EXISTS", "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 200, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x090b] = {
+      name = "fs.rmdir", kind = "call", iface = 9, method = 11,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NOT_EMPTY", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 200, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x090c] = {
+      name = "fs.unlink", kind = "call", iface = 9, method = 12,
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 200, flags = {},
+        fields = {
+          { name = "path", kind = "string", type = "string[200]", offset = 0, size = 200, n = 200 },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x090d] = {
+      name = "fs.rename", kind = "call", iface = 9, method = 13,
+      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_CORRUPT", "ERR_IO" },
+      request = {
+        size = 216, flags = {},
+        fields = {
+          { name = "old_path", kind = "string", type = "string[108]", offset = 0, size = 108, n = 108 },
+          { name = "new_path", kind = "string", type = "string[108]", offset = 108, size = 108, n = 108 },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x090e] = {
+      name = "fs.sync", kind = "call", iface = 9, method = 14,
+      errors = { "ERR_IO" },
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x090f] = {
+      name = "fs.statfs", kind = "call", iface = 9, method = 15,
+      errors = { "ERR_IO" },
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 24, flags = {},
+        fields = {
+          { name = "cluster_size", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "total_clusters", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "free_clusters", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "label", kind = "string", type = "string[12]", offset = 12, size = 12, n = 12 },
+        },
       },
     },
   },

@@ -142,3 +142,6 @@ void pic_unmask(unsigned irq);
 void pic_eoi(unsigned irq);
 void pit_init(unsigned hz);
 uint64_t tsc_calibrate(void);
+
+/* CMOS clock (rtc.c): seconds since 1970 (UTC), 0 if there is no sane RTC. */
+uint64_t rtc_unix_time(void);

@@ -114,6 +114,40 @@ paddr_t vm_unmap(struct vm_space *s, vaddr_t va) {
     return pa;
 }
 
+static bool table_empty(const uint64_t *table) {
+    for (int i = 0; i < 512; i++)
+        if (table[i])
+            return false;
+    return true;
+}
+
+/* Free the page tables on the way to va that no longer map anything (pages
+ * left by a move), from the page table up; the PML4 stays. */
+static void prune(struct vm_space *s, vaddr_t va) {
+    uint64_t *entry[4], *table = phys_to_virt(s->pml4);
+    for (int level = 3; level > 0; level--) {
+        entry[level] = &table[pt_index(va, level)];
+        if (!(*entry[level] & PTE_PRESENT))
+            return;
+        table = table_at(*entry[level]);
+    }
+    bool freed = false;
+    for (int level = 1; level <= 3 && table_empty(table); level++) {
+        kpage_free(*entry[level] & PTE_ADDR);
+        *entry[level] = 0;
+        table = (uint64_t *) ALIGN_DOWN((uintptr_t) entry[level], PAGE_SIZE);
+        freed = true;
+    }
+    if (freed && vm_is_current(s))
+        invlpg(va); /* drops the paging-structure caches for va too */
+}
+
+void vm_prune_range(struct vm_space *s, vaddr_t va, uint64_t len) {
+    const uint64_t span = 1ULL << 21; /* one page table */
+    for (vaddr_t a = ALIGN_DOWN(va, span); a < va + len; a += span)
+        prune(s, a);
+}
+
 unsigned vm_tables_needed(const struct vm_space *s, vaddr_t va, uint64_t len) {
     unsigned needed = 0;
     vaddr_t end = va + len;

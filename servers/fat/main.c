@@ -1,0 +1,337 @@
+/*
+ * The fat server: the `fs` interface over the FAT32 core (fat.h), which
+ * reaches the disk through a struct fat_disk that this file implements over
+ * the `blk` interface. Sector data travels to and from the ide server in a
+ * page buffer that goes back and forth with each request. Open files are
+ * handles owned by the client channel that opened them.
+ */
+#include <user/server.h>
+#include <idl.h>
+#include "fat.h"
+
+#define MAX_HANDLES   256
+#define CACHE_BLOCKS  1024 /* 4 MiB of cached disk blocks */
+#define MAX_UNITS     4
+#define PAGES_MAX     (4ULL * 1024 * 1024)
+#define FAT_EPOCH     315532800ULL /* 1980-01-01 in seconds since 1970 */
+
+struct blk_dev {
+    cid_t ch;
+    uint32_t unit;
+    uint64_t buf, buf_len; /* the page buffer, here or at ide */
+};
+
+struct handle {
+    cid_t owner;
+    struct fat_file *file;
+};
+
+static struct blk_dev dev;
+static struct fat_fs *fs;
+static struct handle handles[MAX_HANDLES];
+
+/* ---- the disk seam over blk ----------------------------------------------- */
+
+static error_t ensure_buffer(struct blk_dev *d, uint64_t bytes) {
+    uint64_t need = ALIGN_UP(bytes, PAGE_SIZE);
+    if (d->buf_len >= need)
+        return OK;
+    if (d->buf_len)
+        ipc_free_pages(d->buf, d->buf_len);
+    d->buf_len = 0;
+    error_t err = memmgr_alloc_pages(CID_MEMMGR, need, 0, &d->buf, &d->buf_len);
+    if (err)
+        d->buf_len = 0;
+    return err;
+}
+
+/* After a blk call: the pages are back at a new address, or lost with an error. */
+static error_t buffer_back(struct blk_dev *d, error_t err, uint64_t addr, uint64_t len) {
+    if (err) {
+        d->buf_len = 0;
+        return err;
+    }
+    d->buf = addr;
+    d->buf_len = len;
+    return OK;
+}
+
+static error_t disk_read(void *ctx, uint64_t sector, uint32_t count, void *out) {
+    struct blk_dev *d = ctx;
+    uint64_t bytes = (uint64_t) count * FAT_SECTOR_SIZE, addr, len;
+    error_t err = ensure_buffer(d, bytes);
+    if (err)
+        return err;
+    err = blk_read(d->ch, d->unit, sector, count, d->buf, d->buf_len, &addr, &len);
+    if ((err = buffer_back(d, err, addr, len)))
+        return err;
+    memcpy(out, (const void *) d->buf, bytes);
+    return OK;
+}
+
+static error_t disk_write(void *ctx, uint64_t sector, uint32_t count, const void *data) {
+    struct blk_dev *d = ctx;
+    uint64_t bytes = (uint64_t) count * FAT_SECTOR_SIZE, addr, len;
+    error_t err = ensure_buffer(d, bytes);
+    if (err)
+        return err;
+    memcpy((void *) d->buf, data, bytes);
+    err = blk_write(d->ch, d->unit, sector, count, d->buf, d->buf_len, &addr, &len);
+    return buffer_back(d, err, addr, len);
+}
+
+static error_t disk_flush(void *ctx) {
+    struct blk_dev *d = ctx;
+    return blk_flush(d->ch, d->unit);
+}
+
+static uint32_t disk_now(void *ctx) {
+    uint64_t t = unix_time();
+    return t > FAT_EPOCH ? (uint32_t) (t - FAT_EPOCH) : 0;
+}
+
+/* Mount the first unit that holds a FAT32 volume. */
+static error_t mount_first_volume(void) {
+    error_t err = ERR_NOT_FOUND;
+    for (uint32_t unit = 0; unit < MAX_UNITS; unit++) {
+        uint64_t sectors;
+        uint32_t sector_size, lba48;
+        char model[41];
+        if (blk_info(dev.ch, unit, &sectors, &sector_size, &lba48, model) != OK
+            || sector_size != FAT_SECTOR_SIZE)
+            continue;
+        dev.unit = unit;
+        struct fat_disk disk = {&dev, disk_read, disk_write, disk_flush, sectors, disk_now};
+        err = fat_mount(&disk, CACHE_BLOCKS, &fs);
+        if (err == OK) {
+            printf("fat: mounted the FAT32 volume of disk %u (%s, %lu MiB)\n", unit, model,
+                   sectors / 2048);
+            return OK;
+        }
+        printf("fat: disk %u (%s): no FAT32 volume: %s\n", unit, model, err_name(err));
+    }
+    return err;
+}
+
+/* ---- handles ---------------------------------------------------------------- */
+
+static struct handle *handle_get(cid_t from, uint32_t h) {
+    if (h >= MAX_HANDLES || !handles[h].file || handles[h].owner != from)
+        return NULL;
+    return &handles[h];
+}
+
+static error_t handle_new(cid_t from, struct fat_file *f, uint32_t *h) {
+    for (uint32_t i = 0; i < MAX_HANDLES; i++) {
+        if (!handles[i].file) {
+            handles[i] = (struct handle){from, f};
+            *h = i;
+            return OK;
+        }
+    }
+    return ERR_NO_RESOURCES;
+}
+
+static void handle_close(struct handle *h) {
+    fat_close(fs, h->file);
+    h->file = NULL;
+}
+
+#define GET_FILE(var, from, h)                    \
+    struct handle *var = handle_get(from, h);     \
+    if (!var)                                     \
+        return ERR_NOT_FOUND
+
+/* ---- the fs interface -------------------------------------------------------- */
+
+static error_t fs_open_h(void *ctx, cid_t from, const char *path, uint32_t flags,
+                         uint32_t *handle, uint64_t *size, uint32_t *is_dir) {
+    if (flags & ~(FAT_OPEN_CREATE | FAT_OPEN_TRUNCATE | FAT_OPEN_EXCL | FAT_OPEN_DIR))
+        return ERR_INVALID_ARG;
+    struct fat_file *f;
+    error_t err = fat_open(fs, path, flags, &f);
+    if (err)
+        return err;
+    if ((err = handle_new(from, f, handle))) {
+        fat_close(fs, f);
+        return err;
+    }
+    *size = fat_file_size(f);
+    *is_dir = fat_file_is_dir(f);
+    return OK;
+}
+
+static error_t fs_close_h(void *ctx, cid_t from, uint32_t h) {
+    GET_FILE(hd, from, h);
+    handle_close(hd);
+    return OK;
+}
+
+static error_t fs_read_h(void *ctx, cid_t from, uint32_t h, uint64_t offset, uint32_t len,
+                         void *data, size_t *data_len) {
+    GET_FILE(hd, from, h);
+    return fat_read(fs, hd->file, offset, data, MIN(len, 200u), data_len);
+}
+
+static error_t fs_read_pages_h(void *ctx, cid_t from, uint32_t h, uint64_t offset, uint64_t len,
+                               uint64_t *out_len, uint64_t *addr, uint64_t *pages_len) {
+    GET_FILE(hd, from, h);
+    if (len > PAGES_MAX)
+        return ERR_INVALID_ARG;
+    uint64_t a, l;
+    error_t err = memmgr_alloc_pages(CID_MEMMGR, MAX(ALIGN_UP(len, PAGE_SIZE), PAGE_SIZE), 0, &a,
+                                     &l);
+    if (err)
+        return err;
+    size_t got = 0;
+    if ((err = fat_read(fs, hd->file, offset, (void *) a, len, &got))) {
+        ipc_free_pages(a, l);
+        return err;
+    }
+    *out_len = got;
+    *addr = a;
+    *pages_len = l;
+    return OK;
+}
+
+static error_t fs_write_h(void *ctx, cid_t from, uint32_t h, uint64_t offset, const void *data,
+                          size_t len, uint32_t *written) {
+    GET_FILE(hd, from, h);
+    size_t n = 0;
+    error_t err = fat_write(fs, hd->file, offset, data, len, &n);
+    *written = n;
+    return err;
+}
+
+static error_t fs_write_pages_h(void *ctx, cid_t from, uint32_t h, uint64_t offset,
+                                uint64_t len, uint64_t addr, uint64_t pages_len,
+                                uint64_t *written) {
+    GET_FILE(hd, from, h);
+    if (len > pages_len)
+        return ERR_INVALID_ARG;
+    size_t n = 0;
+    error_t err = fat_write(fs, hd->file, offset, (const void *) addr, len, &n);
+    if (err)
+        return err; /* the server loop returns the pages */
+    ipc_free_pages(addr, pages_len);
+    *written = n;
+    return OK;
+}
+
+static error_t fs_truncate_h(void *ctx, cid_t from, uint32_t h, uint64_t size) {
+    GET_FILE(hd, from, h);
+    return fat_truncate(fs, hd->file, size);
+}
+
+static error_t fs_stat_h(void *ctx, cid_t from, const char *path, uint64_t *size,
+                         uint32_t *is_dir, uint32_t *attr, uint64_t *mtime, uint32_t *clusters) {
+    struct fat_stat st;
+    error_t err = fat_stat(fs, path, &st);
+    if (err)
+        return err;
+    *size = st.size;
+    *is_dir = st.is_dir;
+    *attr = st.attr;
+    *mtime = st.mtime ? st.mtime + FAT_EPOCH : 0;
+    *clusters = st.clusters;
+    return OK;
+}
+
+static error_t fs_readdir_h(void *ctx, cid_t from, const char *path, uint32_t index,
+                            uint32_t *next, char *name, uint64_t *size, uint32_t *is_dir,
+                            uint32_t *mtime) {
+    struct fat_dirent e;
+    error_t err = fat_readdir(fs, path, &index, &e);
+    if (err)
+        return err;
+    if (strlen(e.name) >= 160)
+        return ERR_TOO_LARGE;
+    strcpy_safe(name, e.name, 160);
+    *next = index;
+    *size = e.size;
+    *is_dir = e.is_dir;
+    *mtime = e.mtime ? (uint32_t) (e.mtime + FAT_EPOCH) : 0;
+    return OK;
+}
+
+static error_t fs_mkdir_h(void *ctx, cid_t from, const char *path) {
+    return fat_mkdir(fs, path);
+}
+
+static error_t fs_rmdir_h(void *ctx, cid_t from, const char *path) {
+    return fat_rmdir(fs, path);
+}
+
+static error_t fs_unlink_h(void *ctx, cid_t from, const char *path) {
+    return fat_unlink(fs, path);
+}
+
+static error_t fs_rename_h(void *ctx, cid_t from, const char *old, const char *new) {
+    return fat_rename(fs, old, new);
+}
+
+static error_t fs_sync_h(void *ctx, cid_t from) {
+    return fat_sync(fs);
+}
+
+static error_t fs_statfs_h(void *ctx, cid_t from, uint32_t *cluster_size,
+                           uint32_t *total, uint32_t *free_clusters, char *label) {
+    struct fat_statfs st;
+    error_t err = fat_statfs(fs, &st);
+    if (err)
+        return err;
+    *cluster_size = st.cluster_size;
+    *total = st.total_clusters;
+    *free_clusters = st.free_clusters;
+    strcpy_safe(label, st.label, 12);
+    return OK;
+}
+
+static const struct fs_server_ops ops = {
+    .open = fs_open_h,
+    .close = fs_close_h,
+    .read = fs_read_h,
+    .read_pages = fs_read_pages_h,
+    .write = fs_write_h,
+    .write_pages = fs_write_pages_h,
+    .truncate = fs_truncate_h,
+    .stat = fs_stat_h,
+    .readdir = fs_readdir_h,
+    .mkdir = fs_mkdir_h,
+    .rmdir = fs_rmdir_h,
+    .unlink = fs_unlink_h,
+    .rename = fs_rename_h,
+    .sync = fs_sync_h,
+    .statfs = fs_statfs_h,
+};
+
+static bool dispatch(struct server *s, const struct message *m, struct message *reply) {
+    return fs_dispatch(&ops, s, m, reply);
+}
+
+/* A client went away: its open files close with it. */
+static void client_closed(struct server *s, cid_t from) {
+    for (int i = 0; i < MAX_HANDLES; i++)
+        if (handles[i].file && handles[i].owner == from)
+            handle_close(&handles[i]);
+}
+
+int main(void) {
+    program_name = "fat";
+    dev.ch = ns_connect("blk");
+    if (dev.ch < 0) {
+        printf("fat: no block device service: %s\n", err_name(dev.ch));
+        return 1;
+    }
+    error_t err = mount_first_volume();
+    if (err) {
+        printf("fat: nothing to serve: %s\n", err_name(err));
+        return 1;
+    }
+    static struct server s = {.dispatch = dispatch, .closed = client_closed};
+    if ((err = server_init(&s, "fs"))) {
+        printf("fat: cannot register: %s\n", err_name(err));
+        return 1;
+    }
+    server_run(&s);
+}

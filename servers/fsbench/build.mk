@@ -1,0 +1,1 @@
+# fsbench: file-system throughput (make bench).

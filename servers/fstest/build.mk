@@ -1,0 +1,1 @@
+# fstest: the in-guest file-system test (random files, checked in guest and on the host).

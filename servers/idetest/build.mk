@@ -1,0 +1,1 @@
+# idetest: the in-guest test of the ide server (run idetest; tests/system/test_ide.py).
