@@ -15,7 +15,7 @@
  * computes the same way (tests/system/test_fs.py, content()).
  * Output: "fstest: PASS name" / "fstest: FAIL name: why", then a summary.
  */
-#include <user/user.h>
+#include <user/check.h>
 #include <idl.h>
 
 #define MAX_FILES 512
@@ -30,27 +30,10 @@ struct file_model {
 };
 
 static cid_t fs;
-static int passed, failed;
 static struct file_model files[MAX_FILES];
 static int num_files;
 static uint64_t rng;
 static uint8_t *buf;
-
-static void check(const char *name, bool ok, const char *fmt, ...) PRINTF(3, 4);
-static void check(const char *name, bool ok, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        printf("fstest: PASS %s\n", name);
-        return;
-    }
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    failed++;
-    printf("fstest: FAIL %s: %s\n", name, why);
-}
 
 static uint64_t rnd(void) {
     rng ^= rng << 13;
@@ -475,6 +458,5 @@ int main(void) {
         printf("fstest: usage: churn SEED FILES | verify DIR | fill\n");
         return 2;
     }
-    printf("fstest: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

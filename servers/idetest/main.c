@@ -21,7 +21,7 @@
  * Output: "idetest: PASS name" / "idetest: FAIL name: why" lines and a
  * closing "idetest: N passed, M failed"; the exit code is M != 0.
  */
-#include <user/user.h>
+#include <user/check.h>
 #include <idl.h>
 
 #define SECTOR       512
@@ -39,33 +39,9 @@
 #define ERROR_READ_LBA  100
 #define ERROR_WRITE_LBA 200
 
-static int passed, failed;
 static cid_t blk;
 static uint32_t small_unit, big_unit, absent_unit = 4; /* found by test_info() */
 static uint64_t small_sectors, big_sectors;
-
-static void check(const char *name, bool ok, const char *fmt, ...) PRINTF(3, 4);
-static void check(const char *name, bool ok, const char *fmt, ...) {
-    if (ok) {
-        __atomic_fetch_add(&passed, 1, __ATOMIC_RELAXED);
-        printf("idetest: PASS %s\n", name);
-        return;
-    }
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    __atomic_fetch_add(&failed, 1, __ATOMIC_RELAXED);
-    printf("idetest: FAIL %s: %s\n", name, why);
-}
-
-#define CHECK_ERR(name, expr, want)                                                  \
-    do {                                                                             \
-        error_t got_ = (expr);                                                       \
-        check(name, got_ == (want), "%s returned %s, expected %s", #expr,            \
-              err_name(got_), err_name(want));                                       \
-    } while (0)
 
 /* ---- buffers and patterns -------------------------------------------------- */
 
@@ -515,8 +491,7 @@ int main(void) {
     }
     if (!strcmp(program_args(), "errors")) {
         test_device_errors();
-        printf("idetest: %d passed, %d failed\n", passed, failed);
-        return failed != 0;
+        return check_summary();
     }
     test_info();
     test_small_disk();
@@ -527,6 +502,5 @@ int main(void) {
     test_flush();
     test_sustained();
     sys_close(blk);
-    printf("idetest: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

@@ -8,37 +8,13 @@
  * Output: one "ktest: PASS name" or "ktest: FAIL name: why" line per check
  * and a closing "ktest: N passed, M failed"; the exit code is M != 0.
  */
-#include <user/user.h>
+#include <user/check.h>
 #include <idl.h>
 
 #define ECHO_TYPE MSG_TYPE(TEST_IFACE_ID, 100) /* a type only these tests use */
 #define QUIT_TYPE MSG_TYPE(TEST_IFACE_ID, 101)
 
-static int passed, failed;
 static cid_t peer;
-
-static void check(const char *name, bool ok, const char *fmt, ...) PRINTF(3, 4);
-static void check(const char *name, bool ok, const char *fmt, ...) {
-    if (ok) {
-        passed++;
-        printf("ktest: PASS %s\n", name);
-        return;
-    }
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    failed++;
-    printf("ktest: FAIL %s: %s\n", name, why);
-}
-
-#define CHECK_ERR(name, expr, want)                                                  \
-    do {                                                                             \
-        error_t got_ = (expr);                                                       \
-        check(name, got_ == (want), "%s returned %s, expected %s", #expr,            \
-              err_name(got_), err_name(want));                                       \
-    } while (0)
 
 static void pair(cid_t *a, cid_t *b) {
     *a = sys_open();
@@ -572,6 +548,5 @@ int main(void) {
     test_fuzz();
     test_peer_quits();
     memmgr_wait(CID_MEMMGR, pid, NULL, NULL);
-    printf("ktest: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }
