@@ -6,8 +6,9 @@ rdtsc counts executed instructions (the deterministic figure); with --kvm
 also in QEMU with KVM (only meaningful on hosts with real hardware
 virtualization); and once more in Bochs with the IPC trace on (its JSON
 line has "trace":"on"), to show what tracing costs. fsbench measures the
-file system in QEMU, next to the host reading the same image with mtools. Benchmarks are never pass/fail: only the JSON lines go to
-stdout, progress goes to stderr.
+file system in QEMU, next to the host reading the same image with mtools.
+Benchmarks are never pass/fail: only the JSON lines go to stdout, progress
+goes to stderr.
 """
 import argparse
 import json

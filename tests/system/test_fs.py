@@ -1,9 +1,6 @@
 """Disk and files: the ide and fat servers under the shell and the in-guest
-fstest, checked from the host with fsck.fat and mtools (byte for byte).
-
-The pending_* tests (a full disk, corrupt images, a killed fat server) are
-not run yet: `fstest fill` does not finish in the guest (issue 4 is open
-on it); the runner only collects test_* functions."""
+fstest, checked from the host with fsck.fat and mtools (byte for byte): many
+files, a full disk, corrupt images and a killed fat server."""
 import os
 import re
 import shutil
@@ -190,7 +187,7 @@ def test_shell_file_commands(t):
         shutil.rmtree(work)
 
 
-def pending_full_disk(t):
+def test_full_disk(t):
     work = tempfile.mkdtemp(prefix="fumi-fs-")
     image = os.path.join(work, "disk.img")
     try:
@@ -261,7 +258,7 @@ def corrupt_variants(image):
             ("truncated image", truncated, None), ("garbage root directory", garbage_dir, True)]
 
 
-def pending_corrupt_images(t):
+def test_corrupt_images(t):
     work = tempfile.mkdtemp(prefix="fumi-fs-")
     good = os.path.join(work, "good.img")
     try:
@@ -299,7 +296,7 @@ def pending_corrupt_images(t):
         shutil.rmtree(work)
 
 
-def pending_killed_fat_keeps_synced_data(t):
+def test_killed_fat_keeps_synced_data(t):
     work = tempfile.mkdtemp(prefix="fumi-fs-")
     image = os.path.join(work, "disk.img")
     try:
