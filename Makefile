@@ -170,11 +170,13 @@ run: setup-run all $(BUILD)/disk.img
 	@echo "Fumi in QEMU: the shell is on this terminal; Ctrl-A X quits."
 	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS)
 
-.PHONY: setup-run setup-test
+.PHONY: setup-run setup-test setup-bench
 setup-run:
 	$(Q)tools/setup.sh run
 setup-test:
 	$(Q)tools/setup.sh test
+setup-bench:
+	$(Q)tools/setup.sh bench
 
 include tests/host/host.mk
 
@@ -183,7 +185,7 @@ test: setup-test all host-tests
 	$(Q)$(MAKE) --no-print-directory UBSAN=1 BUILD=$(BUILD)/ubsan all
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --ubsan-build $(BUILD)/ubsan
 
-bench: setup-test all
+bench: setup-bench all
 	$(Q)$(PYTHON) tests/bench.py --build $(BUILD) $(if $(filter 1,$(KVM)),--kvm)
 
 # GDB (docs/debugging.md): `make debug` starts QEMU stopped, waiting on

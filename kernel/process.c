@@ -227,12 +227,20 @@ void process_exit(struct process *p, uint32_t cause, int32_t code, uint64_t ip, 
 
 struct reclaim_ctx {
     struct process *to;
+    uint64_t withheld; /* DMA-pinned pages kept out of circulation */
 };
 
+/* A page of a destroyed process. DMA-pinned pages are never reused: the
+ * device that was given their address may still write to them (nothing
+ * stops a driver's NIC or disk when the driver dies), so they stay
+ * nobody's; a driver restarted by its supervisor resets its device and
+ * pins fresh memory. */
 static void reclaim_page(paddr_t pa, uint64_t pte, void *arg) {
     struct reclaim_ctx *ctx = arg;
     if (pte & PTE_KOWNED) {
         kpage_free(pa);
+    } else if (pte & PTE_PINNED) {
+        ctx->withheld++;
     } else if (!(pte & PTE_DEVICE)) {
         if (memory_is_ram(pa)
             && vm_map(&ctx->to->vm, USER_PHYS_WINDOW + pa, pa, PTE_WRITE | PTE_NX) == OK)
@@ -249,8 +257,11 @@ void process_destroy(struct process *p, struct process *reclaimer) {
     stop_process(p);
     if (p->pager)
         channel_close(p->pager);
-    struct reclaim_ctx ctx = {reclaimer};
+    struct reclaim_ctx ctx = {reclaimer, 0};
     vm_space_destroy(&p->vm, reclaim_page, &ctx);
+    if (ctx.withheld)
+        printk("[kernel] %s (pid %d): %lu DMA-pinned pages withheld (a device may still "
+               "write to them)\n", p->name, p->pid, ctx.withheld);
     p->state = PROC_FREE;
     procs_used--;
 }

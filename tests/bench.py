@@ -7,14 +7,19 @@ also in QEMU with KVM (only meaningful on hosts with real hardware
 virtualization); and once more in Bochs with the IPC trace on (its JSON
 line has "trace":"on"), to show what tracing costs. fsbench measures the
 file system in QEMU, next to the host reading the same image with mtools.
-Benchmarks are never pass/fail: only the JSON lines go to stdout, progress
-goes to stderr.
+The HTTP benchmark loads Fumi's web server with wrk, and then the same
+files served by busybox httpd on Debian's Linux kernel in the same QEMU
+(tools/linuxref.py). --only runs some of them. Benchmarks are never
+pass/fail: only the JSON lines go to stdout, progress goes to stderr.
 """
 import argparse
+import http.client
 import json
 import os
+import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +30,12 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import bochs  # noqa: E402
-from guest import Guest  # noqa: E402
+import linuxref  # noqa: E402
+from guest import Guest, GuestError  # noqa: E402
 from mkdisk import PART_START, SECTOR, make_disk  # noqa: E402
 
 JSON_LINE = r"^\{\"bench\":.*\}$"
+BENCHES = ("ipc", "fs", "http")
 
 
 def emit(text, where, **extra):
@@ -79,24 +86,196 @@ def fs_bench(build):
         shutil.rmtree(work)
 
 
+# The HTTP benchmark, WRK_SECONDS per run after a warm-up: each file at 1
+# connection (one wrk thread) and at 16 (two threads, the host's two
+# cores), with keep-alive; then the small file once more with the client
+# asking for a new connection per request (busybox httpd closes after every
+# response whatever the client asks, so that is the like-for-like figure).
+HTTP_FILES = {"small": "small.html", "big": "big.bin"}
+HTTP_RUNS = (  # (file, connections, wrk threads, keep-alive)
+    ("small", 1, 1, True), ("small", 16, 2, True), ("big", 1, 1, True), ("big", 16, 2, True),
+    ("small", 1, 1, False), ("small", 16, 2, False))
+WRK_SECONDS = 10
+WARMUP_SECONDS = 3
+# wrk's own summary, exact (its report rounds): one line from a Lua hook.
+WRK_SCRIPT = """done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("wrk-summary %d %d %d %d %d %d %d %d\\n", summary.requests,
+    summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def http_site():
+    """The files both systems serve: a 512-byte page and 1 MiB of seeded
+    random bytes (the same bytes on every run)."""
+    head = b"<!DOCTYPE html>\n<title>Fumi HTTP benchmark</title>\n<p>"
+    tail = b"</p>\n"
+    small = head + b"The same 512 bytes for both systems. " * 14
+    small = small[:512 - len(tail)] + tail
+    return {"small.html": small, "big.bin": random.Random(1).randbytes(1 << 20)}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_check(port, files):
+    """None if the server gives every file byte for byte, else what it gave."""
+    for name, want in files.items():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            c.request("GET", "/" + name)
+            r = c.getresponse()
+            body = r.read()
+        except (OSError, http.client.HTTPException) as e:
+            return "/%s: %s" % (name, e)
+        finally:
+            c.close()
+        if r.status != 200 or body != want:
+            return "/%s: status %d, %d bytes" % (name, r.status, len(body))
+    return None
+
+
+def wrk(url, connections, threads, seconds, script, keepalive=True):
+    """Run wrk; return (summary dict, its whole output)."""
+    args = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds,
+            "--timeout", "30s", "-s", script, url]
+    if not keepalive:
+        args[1:1] = ["-H", "Connection: close"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120)
+    out = proc.stdout + proc.stderr
+    m = re.search(r"^wrk-summary (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
+    if proc.returncode != 0 or not m:
+        return None, out
+    keys = ("requests", "duration_us", "bytes", "connect", "read", "write", "status", "timeout")
+    return dict(zip(keys, map(int, m.groups()))), out
+
+
+def http_measure(system, port, files, work, log):
+    """The wrk runs against one system, a JSON line each."""
+    script = os.path.join(work, "summary.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    for label, connections, threads, keepalive in HTTP_RUNS:
+        name = HTTP_FILES[label]
+        url = "http://127.0.0.1:%d/%s" % (port, name)
+        wrk(url, connections, threads, WARMUP_SECONDS, script, keepalive)
+        s, out = wrk(url, connections, threads, WRK_SECONDS, script, keepalive)
+        log.write("== %s %s, %d connections, keep-alive %s\n%s\n"
+                  % (system, name, connections, keepalive, out))
+        log.flush()
+        if not s:
+            print("bench: wrk failed on %s %s:\n%s" % (system, url, out), file=sys.stderr)
+            continue
+        secs = s["duration_us"] / 1e6
+        errors = sum(s[k] for k in ("connect", "read", "write", "status", "timeout"))
+        if errors:
+            print("bench: %s: %d errors under wrk:\n%s" % (system, errors, out), file=sys.stderr)
+        size = len(files[name])
+        print(json.dumps({"bench": "http", "system": system, "file": label, "bytes": size,
+                          "connections": connections, "keepalive": keepalive,
+                          "requests_per_s": round(s["requests"] / secs, 1),
+                          "mb_per_s": round(s["requests"] * size / secs / 1e6, 3),
+                          "errors": errors, "emulator": "qemu-tcg"},
+                         separators=(",", ":")), flush=True)
+
+
+def http_guest(build, system, work, files, port):
+    """Boot one system serving files on 127.0.0.1:port; return its Guest
+    once it serves."""
+    net = ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
+           "-device", "e1000,netdev=n0"]
+    if system == "linux":
+        vmlinuz, initrd = linuxref.build(build, files)
+        g = Guest(build, "bench-http-linux", kernel=False,
+                  extra=net + linuxref.qemu_args(vmlinuz, initrd))
+    else:
+        g = http_fumi(build, work, files, net)
+    try:
+        if system == "linux":
+            g.expect(re.escape(linuxref.READY), 300)
+        else:
+            g.wait_prompt(300)
+    except GuestError:
+        g.close()
+        raise
+    return g
+
+
+def http_fumi(build, work, files, net):
+    """Fumi with the files in /www of a fresh FAT disk."""
+    root = os.path.join(work, "site")
+    os.makedirs(os.path.join(root, "www"))
+    for name, data in files.items():
+        with open(os.path.join(root, "www", name), "wb") as f:
+            f.write(data)
+    image = os.path.join(work, "disk.img")
+    make_disk(image, 64, root)
+    return Guest(build, "bench-http-fumi", "",
+                 extra=["-drive", "file=%s,format=raw,if=ide,index=0" % image] + net)
+
+
+def http_bench(build):
+    """Fumi's httpd, then busybox httpd on Debian's kernel (the reference),
+    one guest at a time, under the same wrk runs. wrk's full reports go
+    to build/test-logs/bench-http.wrk.txt."""
+    files = http_site()
+    work = tempfile.mkdtemp(prefix="fumi-bench-http-")
+    os.makedirs(os.path.join(build, "test-logs"), exist_ok=True)
+    try:
+        with open(os.path.join(build, "test-logs", "bench-http.wrk.txt"), "w") as log:
+            for system in ("fumi", "linux"):
+                print("bench: http on %s in QEMU (TCG), wrk" % system, file=sys.stderr)
+                port = free_port()
+                try:
+                    g = http_guest(build, system, os.path.join(work, system), files, port)
+                except (linuxref.LinuxRefError, GuestError) as e:
+                    print("bench: http on %s skipped: %s" % (system, e), file=sys.stderr)
+                    continue
+                try:
+                    wrong = http_check(port, files)
+                    if wrong:
+                        print("bench: %s serves wrong content: %s" % (system, wrong),
+                              file=sys.stderr)
+                    else:
+                        http_measure(system, port, files, work, log)
+                finally:
+                    g.close()
+    finally:
+        shutil.rmtree(work)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kvm", action="store_true")
+    ap.add_argument("--only", action="append", choices=BENCHES,
+                    help="run only this benchmark (may be given more than once)")
     args = ap.parse_args()
-    print("bench: ipcbench in QEMU (TCG)", file=sys.stderr)
-    qemu_ipcbench(args.build)
-    print("bench: fsbench in QEMU (TCG), and mtools on the host", file=sys.stderr)
-    fs_bench(args.build)
-    if args.kvm:
-        print("bench: ipcbench in QEMU (KVM)", file=sys.stderr)
-        qemu_ipcbench(args.build, kvm=True)
-    print("bench: ipcbench in Bochs", file=sys.stderr)
-    until = r"\"bench\":.*\}\n"
-    emit(bochs.run(args.build, "autostart=ipcbench", until=until), "bochs")
-    print("bench: ipcbench in Bochs with the IPC trace on", file=sys.stderr)
-    emit(bochs.run(args.build, "autostart=ipcbench trace=ipcbench", until=until), "bochs",
-         trace="on")
+    only = set(args.only or BENCHES)
+    if "ipc" in only:
+        print("bench: ipcbench in QEMU (TCG)", file=sys.stderr)
+        qemu_ipcbench(args.build)
+    if "fs" in only:
+        print("bench: fsbench in QEMU (TCG), and mtools on the host", file=sys.stderr)
+        fs_bench(args.build)
+    if "ipc" in only:
+        if args.kvm:
+            print("bench: ipcbench in QEMU (KVM)", file=sys.stderr)
+            qemu_ipcbench(args.build, kvm=True)
+        print("bench: ipcbench in Bochs", file=sys.stderr)
+        until = r"\"bench\":.*\}\n"
+        emit(bochs.run(args.build, "autostart=ipcbench", until=until), "bochs")
+        print("bench: ipcbench in Bochs with the IPC trace on", file=sys.stderr)
+        emit(bochs.run(args.build, "autostart=ipcbench trace=ipcbench", until=until), "bochs",
+             trace="on")
+    if "http" in only:
+        http_bench(args.build)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Guest:
     problems = []
 
     def __init__(self, build, name, cmdline="", mem=256, kernel=True, extra=(), qemu=None,
-                 expect_reports=False):
+                 expect_reports=False, nic="e1000"):
         self.name = name
         self.expect_reports = expect_reports  # a test that breaks things on purpose
         self.buf = ""
@@ -46,11 +46,23 @@ class Guest:
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         if kernel:
             args += ["-kernel", os.path.join(build, "kernel.elf"), "-append", cmdline]
-        args += list(extra)
+        args += list(extra) + self.network(nic, extra)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+
+    @staticmethod
+    def network(nic, extra):
+        """The standard machine's NIC: a nic (QEMU device name) on QEMU's
+        user-mode network (slirp: the guest is 10.0.2.15, the host 10.0.2.2),
+        none with nic=None, or whatever the test's own extra arguments set
+        up (a -netdev of its own, e.g. with a capture filter)."""
+        if any(a in ("-nic", "-net", "-netdev") for a in extra):
+            return []
+        if not nic:
+            return ["-nic", "none"]
+        return ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
 
     def _read(self):
         while True:
@@ -110,11 +122,16 @@ class Guest:
         return self.buf[echo.end():end.start()]
 
     def wait_prompt(self, timeout=60):
-        """Wait for the shell, and for the fat server to have mounted a disk
-        or given up (its log lines would otherwise land in the middle of the
-        first commands' echo)."""
+        """Wait for the shell, for the fat server to have mounted a disk or
+        given up, for the e1000 driver to have reported and, with a NIC, for
+        httpd to listen and DHCP to have given an address (their log lines
+        would otherwise land in the middle of the first commands' echo)."""
         m = self.expect(re.escape(PROMPT), timeout)
         self.expect(r"fat: mounted|memmgr: fat \(pid \d+\) ended", timeout)
+        nic = self.expect(r"e1000: (no device)?", timeout)
+        if not nic.group(1):  # then the network comes up: tcpip, httpd, DHCP
+            self.expect(r"httpd: serving|httpd: no|httpd: cannot", timeout)
+            self.expect(r"tcpip: dhcp: bound|tcpip: static", timeout)
         return m
 
     def wait_exit(self, timeout=60):

@@ -105,6 +105,19 @@ cid_t ns_connect(const char *name) {
     return err ? err : ch;
 }
 
+cid_t ns_connect_within(const char *name, uint64_t ms) {
+    uint64_t end = clock_ns() + ms * 1000000;
+    for (;;) {
+        cid_t ch;
+        error_t err = ns_find(CID_MEMMGR, name, &ch);
+        if (err != ERR_NOT_FOUND)
+            return err ? err : ch;
+        if (clock_ns() >= end)
+            return ERR_UNAVAILABLE;
+        sleep_ms(50);
+    }
+}
+
 struct thread_start {
     void (*fn)(void *);
     void *arg;

@@ -12,13 +12,16 @@
 void ipc_discard(const struct message *m);
 
 error_t server_init(struct server *s, const char *name) {
-    s->name = name;
+    s->name = NULL;
     s->listen = 0;
     s->main = sys_open();
     if (s->main < 0)
         return s->main;
-    if (!name)
-        return OK;
+    return name ? server_register(s, name) : OK;
+}
+
+error_t server_register(struct server *s, const char *name) {
+    s->name = name;
     cid_t mine = sys_open(), theirs = sys_open();
     if (mine < 0 || theirs < 0)
         return ERR_NO_RESOURCES;

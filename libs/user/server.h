@@ -31,6 +31,9 @@ struct server {
 
 /* Open the main channel and register name (NULL: no registration). */
 error_t server_init(struct server *s, const char *name);
+/* Register name later (a server that must set itself up before clients
+ * can find it). */
+error_t server_register(struct server *s, const char *name);
 /* Receive on main forever. */
 NORETURN void server_run(struct server *s);
 /* Send a deferred reply (never blocks; a client that is gone is ignored). */

@@ -83,6 +83,9 @@ NORETURN void panic_user(const char *fmt, ...) PRINTF(1, 2);
 
 /* Look a service up by name (waits until it is registered). */
 cid_t ns_connect(const char *name);
+/* The same, but give up with ERR_UNAVAILABLE if nobody has registered name
+ * within ms milliseconds (a service that may not exist on this machine). */
+cid_t ns_connect_within(const char *name, uint64_t ms);
 
 /* Threads: a new thread of this process runs fn(arg) on its own stack. */
 error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid);

@@ -236,6 +236,15 @@ static const struct command cmd_table[] = {
     {"hexdump", "hexdump FILE [OFFSET [LEN]]", "show bytes of a file in hex", cmd_hexdump},
     {"cd", "cd [DIR]", "change the current directory", cmd_cd},
     {"pwd", "pwd", "print the current directory", cmd_pwd},
+    {"ifconfig", "ifconfig [IP/PREFIX [GATEWAY] | dhcp]", "show or set the network address",
+     cmd_ifconfig},
+    {"dhcp", "dhcp", "get an address by DHCP again and wait for it", cmd_dhcp},
+    {"ping", "ping IP [COUNT]", "ICMP echo round trips", cmd_ping},
+    {"arp", "arp", "the ARP cache", cmd_arp},
+    {"netstat", "netstat", "TCP connections and listeners, packet counters", cmd_netstat},
+    {"fetch", "fetch http://IP[:PORT]/PATH [FILE]", "HTTP GET: show the body or save it",
+     cmd_fetch},
+    {"httpd", "httpd", "the web server's status", cmd_httpd},
     {NULL, NULL, NULL, NULL},
 };
 

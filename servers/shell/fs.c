@@ -156,15 +156,30 @@ error_t cmd_cat(int argc, char **argv) {
 }
 
 error_t fs_write_file(const char *arg, const char *data, size_t len) {
+    return fs_write_file_at(arg, 0, data, len);
+}
+
+error_t fs_write_file_at(const char *arg, uint64_t at, const char *data, size_t len) {
     cid_t ch;
     uint32_t h;
     uint64_t size;
-    error_t err = open_path(arg, 1 | 2, &ch, &h, &size); /* create, truncate */
+    error_t err = open_path(arg, at == 0 ? 1 | 2 : 1, &ch, &h, &size); /* create, truncate */
     if (err)
         return err;
     for (size_t off = 0; !err && off < len;) {
-        uint32_t n = 0;
-        err = fs_write(ch, h, off, data + off, MIN(len - off, (size_t) 200), &n);
+        size_t piece = MIN(len - off, (size_t) FS_CHUNK);
+        if (piece <= 200) {
+            uint32_t n = 0;
+            err = fs_write(ch, h, at + off, data + off, piece, &n);
+            off += n;
+            continue;
+        }
+        uint64_t addr, plen, n = 0;
+        err = memmgr_alloc_pages(CID_MEMMGR, ALIGN_UP(piece, PAGE_SIZE), 0, &addr, &plen);
+        if (!err) {
+            memcpy((void *) addr, data + off, piece);
+            err = fs_write_pages(ch, h, at + off, piece, addr, plen, &n); /* takes the pages */
+        }
         off += n;
     }
     fs_close(ch, h);

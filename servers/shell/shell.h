@@ -74,3 +74,14 @@ error_t cmd_cd(int argc, char **argv);
 error_t cmd_pwd(int argc, char **argv);
 /* Write data to path (create or truncate): for "command > FILE". */
 error_t fs_write_file(const char *path, const char *data, size_t len);
+/* Write data at offset at of path (created; truncated first when at is 0). */
+error_t fs_write_file_at(const char *path, uint64_t at, const char *data, size_t len);
+
+/* net.c: network commands over the tcpip interface, and httpd's status. */
+error_t cmd_ifconfig(int argc, char **argv);
+error_t cmd_dhcp(int argc, char **argv);
+error_t cmd_ping(int argc, char **argv);
+error_t cmd_arp(int argc, char **argv);
+error_t cmd_netstat(int argc, char **argv);
+error_t cmd_fetch(int argc, char **argv);
+error_t cmd_httpd(int argc, char **argv);

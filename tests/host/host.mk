@@ -21,6 +21,15 @@ FAT_CORE_SOURCES := $(filter-out servers/fat/main.c,$(wildcard servers/fat/*.c))
 FAT_TEST_SOURCES := $(FAT_CORE_SOURCES) libs/common/string.c libs/common/error.c
 HOST_SOURCES_test_fat := $(FAT_TEST_SOURCES)
 HOST_SOURCES_test_fat_corrupt := $(FAT_TEST_SOURCES)
+# TCP/IP core (servers/tcpip without its IPC glue in main.c): see docs/tcpip.md.
+TCPIP_CORE_SOURCES := $(filter-out servers/tcpip/main.c,$(wildcard servers/tcpip/*.c))
+TCPIP_TEST_SOURCES := $(TCPIP_CORE_SOURCES) libs/common/string.c libs/common/printf.c \
+                      libs/common/error.c
+TCPIP_TESTS := $(sort $(basename $(notdir $(wildcard tests/host/test_tcpip_*.c))))
+$(foreach t,$(TCPIP_TESTS),$(eval HOST_SOURCES_$(t) := $(TCPIP_TEST_SOURCES)))
+# The HTTP core (servers/httpd without main.c): see docs/httpd.md.
+HOST_SOURCES_test_http := $(filter-out servers/httpd/main.c,$(wildcard servers/httpd/*.c)) \
+                          libs/common/string.c
 
 HOST_TEST_NAMES := $(sort $(basename $(notdir $(wildcard tests/host/test_*.c))))
 HOST_TESTS := $(addprefix $(BUILD)/host/,$(HOST_TEST_NAMES))
@@ -39,6 +48,9 @@ host-tests: $(HOST_TESTS)
 
 # The FAT tests also depend on the core's headers.
 $(BUILD)/host/test_fat $(BUILD)/host/test_fat_corrupt: $(wildcard servers/fat/*.h)
+# So do the TCP/IP tests.
+$(addprefix $(BUILD)/host/,$(TCPIP_TESTS)): $(wildcard servers/tcpip/*.h)
+$(BUILD)/host/test_http: $(wildcard servers/httpd/*.h)
 
 # FAT fuzzing (docs/fat.md): fat_fuzz is a libFuzzer target built with
 # clang; fat_mkseed makes its seed images.  Neither is a test_* binary:

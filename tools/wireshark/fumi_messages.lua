@@ -25,6 +25,9 @@ return {
     [7] = "test",
     [8] = "blk",
     [9] = "fs",
+    [10] = "net_device",
+    [11] = "tcpip",
+    [12] = "httpd",
   },
   errors = {
     [-1] = { name = "ERR_NO_MEMORY", desc = "out of memory" },
@@ -1116,6 +1119,476 @@ return {
           { name = "total_clusters", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
           { name = "free_clusters", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
           { name = "label", kind = "string", type = "string[12]", offset = 12, size = 12, n = 12 },
+        },
+      },
+    },
+    -- net_device (interfaces/net_device.idl)
+    [0x0a01] = {
+      name = "net_device.info", kind = "call", iface = 10, method = 1,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 16, flags = {},
+        fields = {
+          { name = "mac", kind = "bytes", type = "bytes[6]", offset = 0, size = 8, n = 6, data_offset = 2 },
+          { name = "link_up", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "mtu", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0a02] = {
+      name = "net_device.attach", kind = "call", iface = 10, method = 2,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0a03] = {
+      name = "net_device.transmit", kind = "call", iface = 10, method = 3,
+      errors = { "ERR_INVALID_ARG", "ERR_BAD_PAGE" },
+      request = {
+        size = 4, flags = { "page" },
+        fields = {
+          { name = "count", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 4, flags = { "page" },
+        fields = {
+          { name = "sent", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0a04] = {
+      name = "net_device.receive", kind = "call", iface = 10, method = 4,
+      errors = { "ERR_BAD_PAGE" },
+      request = {
+        size = 0, flags = { "page" },
+        fields = {
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 8, flags = { "page" },
+        fields = {
+          { name = "count", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "more", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0a05] = {
+      name = "net_device.stats", kind = "call", iface = 10, method = 5,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 64, flags = {},
+        fields = {
+          { name = "rx_packets", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "tx_packets", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "rx_bytes", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "tx_bytes", kind = "int", type = "u64", offset = 24, size = 8, signed = false },
+          { name = "rx_dropped", kind = "int", type = "u64", offset = 32, size = 8, signed = false },
+          { name = "tx_dropped", kind = "int", type = "u64", offset = 40, size = 8, signed = false },
+          { name = "rx_errors", kind = "int", type = "u64", offset = 48, size = 8, signed = false },
+          { name = "irqs", kind = "int", type = "u64", offset = 56, size = 8, signed = false },
+        },
+      },
+    },
+    -- tcpip (interfaces/tcpip.idl)
+    [0x0b01] = {
+      name = "tcpip.info", kind = "call", iface = 11, method = 1,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 40, flags = {},
+        fields = {
+          { name = "mac", kind = "bytes", type = "bytes[6]", offset = 0, size = 8, n = 6, data_offset = 2 },
+          { name = "link_up", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "ip", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+          { name = "mask", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+          { name = "gw", kind = "int", type = "u32", offset = 20, size = 4, signed = false },
+          { name = "dns", kind = "int", type = "u32", offset = 24, size = 4, signed = false },
+          { name = "source", kind = "int", type = "u32", offset = 28, size = 4, signed = false },
+          { name = "dhcp_state", kind = "int", type = "u32", offset = 32, size = 4, signed = false },
+          { name = "lease_left", kind = "int", type = "u32", offset = 36, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b02] = {
+      name = "tcpip.configure", kind = "call", iface = 11, method = 2,
+      errors = { "ERR_INVALID_ARG" },
+      request = {
+        size = 12, flags = {},
+        fields = {
+          { name = "ip", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "mask", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "gw", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0b03] = {
+      name = "tcpip.ping", kind = "call", iface = 11, method = 3,
+      errors = { "ERR_TIMEOUT", "ERR_UNAVAILABLE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES" },
+      request = {
+        size = 16, flags = {},
+        fields = {
+          { name = "ip", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "seq", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "len", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "timeout_ms", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 4, flags = {},
+        fields = {
+          { name = "rtt_us", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b04] = {
+      name = "tcpip.arp", kind = "call", iface = 11, method = 4,
+      errors = { "ERR_EOF" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "index", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 24, flags = {},
+        fields = {
+          { name = "next", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "ip", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "mac", kind = "bytes", type = "bytes[6]", offset = 8, size = 8, n = 6, data_offset = 10 },
+          { name = "state", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+          { name = "age_ms", kind = "int", type = "u32", offset = 20, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b05] = {
+      name = "tcpip.connection", kind = "call", iface = 11, method = 5,
+      errors = { "ERR_EOF" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "index", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 36, flags = {},
+        fields = {
+          { name = "next", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "proto", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "state", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "local_ip", kind = "int", type = "u32", offset = 12, size = 4, signed = false },
+          { name = "local_port", kind = "int", type = "u32", offset = 16, size = 4, signed = false },
+          { name = "remote_ip", kind = "int", type = "u32", offset = 20, size = 4, signed = false },
+          { name = "remote_port", kind = "int", type = "u32", offset = 24, size = 4, signed = false },
+          { name = "send_queue", kind = "int", type = "u32", offset = 28, size = 4, signed = false },
+          { name = "recv_queue", kind = "int", type = "u32", offset = 32, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b06] = {
+      name = "tcpip.stats", kind = "call", iface = 11, method = 6,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 56, flags = {},
+        fields = {
+          { name = "frames_in", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "frames_out", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "dropped", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "tcp_active", kind = "int", type = "u32", offset = 24, size = 4, signed = false },
+          { name = "tcp_retransmits", kind = "int", type = "u64", offset = 32, size = 8, signed = false },
+          { name = "tcp_resets", kind = "int", type = "u64", offset = 40, size = 8, signed = false },
+          { name = "arp_entries", kind = "int", type = "u32", offset = 48, size = 4, signed = false },
+          { name = "sockets", kind = "int", type = "u32", offset = 52, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b0a] = {
+      name = "tcpip.listen", kind = "call", iface = 11, method = 10,
+      errors = { "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES" },
+      request = {
+        size = 8, flags = {},
+        fields = {
+          { name = "port", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "backlog", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 4, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b0b] = {
+      name = "tcpip.accept", kind = "call", iface = 11, method = 11,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_WOULD_BLOCK", "ERR_NO_RESOURCES" },
+      request = {
+        size = 8, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 12, flags = {},
+        fields = {
+          { name = "conn", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "ip", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "port", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b0c] = {
+      name = "tcpip.connect", kind = "call", iface = 11, method = 12,
+      errors = { "ERR_UNAVAILABLE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES", "ERR_ABORTED", "ERR_TIMEOUT" },
+      request = {
+        size = 12, flags = {},
+        fields = {
+          { name = "ip", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "port", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 4, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b0d] = {
+      name = "tcpip.send", kind = "call", iface = 11, method = 13,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_WOULD_BLOCK", "ERR_ABORTED", "ERR_TIMEOUT", "ERR_EOF" },
+      request = {
+        size = 212, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "data", kind = "bytes", type = "bytes[200]", offset = 8, size = 202, n = 200, data_offset = 10 },
+        },
+      },
+      reply = {
+        size = 4, flags = {},
+        fields = {
+          { name = "sent", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b0e] = {
+      name = "tcpip.send_pages", kind = "call", iface = 11, method = 14,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_WOULD_BLOCK", "ERR_ABORTED", "ERR_TIMEOUT", "ERR_EOF", "ERR_BAD_PAGE" },
+      request = {
+        size = 24, flags = { "page" },
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "offset", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "len", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "data", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 8, flags = { "page" },
+        fields = {
+          { name = "sent", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "data", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0b0f] = {
+      name = "tcpip.recv", kind = "call", iface = 11, method = 15,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_WOULD_BLOCK", "ERR_ABORTED", "ERR_TIMEOUT", "ERR_EOF" },
+      request = {
+        size = 12, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "max", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 202, flags = {},
+        fields = {
+          { name = "data", kind = "bytes", type = "bytes[200]", offset = 0, size = 202, n = 200, data_offset = 2 },
+        },
+      },
+    },
+    [0x0b10] = {
+      name = "tcpip.recv_pages", kind = "call", iface = 11, method = 16,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_WOULD_BLOCK", "ERR_ABORTED", "ERR_TIMEOUT", "ERR_EOF", "ERR_BAD_PAGE" },
+      request = {
+        size = 8, flags = { "page" },
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+      reply = {
+        size = 8, flags = { "page" },
+        fields = {
+          { name = "len", kind = "int", type = "u64", offset = 0, size = 8, signed = false },
+          { name = "buf", kind = "page", type = "page", header_offset = 16, size = 16 },
+        },
+      },
+    },
+    [0x0b11] = {
+      name = "tcpip.close", kind = "call", iface = 11, method = 17,
+      errors = { "ERR_NOT_FOUND" },
+      request = {
+        size = 8, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "abort", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0b12] = {
+      name = "tcpip.shutdown", kind = "call", iface = 11, method = 18,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0b13] = {
+      name = "tcpip.watch", kind = "call", iface = 11, method = 19,
+      errors = { "ERR_NOT_FOUND" },
+      request = {
+        size = 8, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "events", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0b14] = {
+      name = "tcpip.wait", kind = "call", iface = 11, method = 20,
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "timeout_ms", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 208, flags = {},
+        fields = {
+          { name = "count", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "events", kind = "bytes", type = "bytes[200]", offset = 4, size = 202, n = 200, data_offset = 6 },
+        },
+      },
+    },
+    [0x0b15] = {
+      name = "tcpip.udp_open", kind = "call", iface = 11, method = 21,
+      errors = { "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "port", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 8, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "port", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+    },
+    [0x0b16] = {
+      name = "tcpip.udp_send", kind = "call", iface = 11, method = 22,
+      errors = { "ERR_NOT_FOUND", "ERR_INVALID_ARG", "ERR_UNAVAILABLE", "ERR_NO_RESOURCES" },
+      request = {
+        size = 208, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "ip", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "port", kind = "int", type = "u32", offset = 8, size = 4, signed = false },
+          { name = "data", kind = "bytes", type = "bytes[192]", offset = 12, size = 194, n = 192, data_offset = 14 },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x0b17] = {
+      name = "tcpip.udp_recv", kind = "call", iface = 11, method = 23,
+      errors = { "ERR_NOT_FOUND", "ERR_WOULD_BLOCK" },
+      request = {
+        size = 8, flags = {},
+        fields = {
+          { name = "sock", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "flags", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 204, flags = {},
+        fields = {
+          { name = "ip", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "port", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "data", kind = "bytes", type = "bytes[192]", offset = 8, size = 194, n = 192, data_offset = 10 },
+        },
+      },
+    },
+    -- httpd (interfaces/httpd.idl)
+    [0x0c01] = {
+      name = "httpd.status", kind = "call", iface = 12, method = 1,
+      request = {
+        size = 0, flags = {},
+        fields = {},
+      },
+      reply = {
+        size = 72, flags = {},
+        fields = {
+          { name = "port", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+          { name = "connections", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
+          { name = "requests", kind = "int", type = "u64", offset = 8, size = 8, signed = false },
+          { name = "status_2xx", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
+          { name = "status_3xx", kind = "int", type = "u64", offset = 24, size = 8, signed = false },
+          { name = "status_4xx", kind = "int", type = "u64", offset = 32, size = 8, signed = false },
+          { name = "status_5xx", kind = "int", type = "u64", offset = 40, size = 8, signed = false },
+          { name = "bytes_sent", kind = "int", type = "u64", offset = 48, size = 8, signed = false },
+          { name = "errors", kind = "int", type = "u64", offset = 56, size = 8, signed = false },
+          { name = "started_ns", kind = "int", type = "u64", offset = 64, size = 8, signed = false },
         },
       },
     },
