@@ -170,6 +170,35 @@ run: setup-run all $(BUILD)/disk.img
 	@echo "Fumi in QEMU: the shell is on this terminal; Ctrl-A X quits."
 	$(QEMU) -kernel $(BUILD)/kernel.elf -append "$(CMDLINE)" $(QEMU_RUN_FLAGS)
 
+# The deployable boot disk (docs/deploy.md): GRUB + FAT32 with /boot and
+# /www, and its conversions for clouds. SITE: the folder served as /www.
+IMAGE ?= $(BUILD)/fumi.img
+IMAGE_SIZE ?= 128
+SITE ?= disk/www
+CMDLINE_IMAGE ?=
+IMAGE_BASE := $(basename $(IMAGE))
+
+.PHONY: image image-qcow2 image-vmdk image-vhd image-gce setup-image
+image: setup-image all
+	@echo "  MKIMAGE $(IMAGE) (site $(SITE))"
+	$(Q)$(PYTHON) tools/mkimage.py $(IMAGE) --kernel $(BUILD)/kernel.elf --files disk \
+	    --site $(SITE) --size $(IMAGE_SIZE) --cmdline "$(CMDLINE_IMAGE)"
+
+image-qcow2: image
+	$(Q)qemu-img convert -O qcow2 $(IMAGE) $(IMAGE_BASE).qcow2 && echo "  IMAGE   $(IMAGE_BASE).qcow2"
+image-vmdk: image
+	$(Q)qemu-img convert -O vmdk -o subformat=streamOptimized $(IMAGE) $(IMAGE_BASE).vmdk \
+	    && echo "  IMAGE   $(IMAGE_BASE).vmdk"
+image-vhd: image
+	$(Q)qemu-img convert -O vpc -o subformat=fixed,force_size $(IMAGE) $(IMAGE_BASE).vhd \
+	    && echo "  IMAGE   $(IMAGE_BASE).vhd"
+# GCE-style: a sparse disk.raw of a whole number of GiB in a gzipped tar.
+image-gce: image
+	$(Q)rm -rf $(BUILD)/gce && mkdir -p $(BUILD)/gce && cp --sparse=always $(IMAGE) $(BUILD)/gce/disk.raw \
+	    && truncate -s 1G $(BUILD)/gce/disk.raw \
+	    && tar --format=oldgnu -Sczf $(IMAGE_BASE)-gce.tar.gz -C $(BUILD)/gce disk.raw \
+	    && rm -rf $(BUILD)/gce && echo "  IMAGE   $(IMAGE_BASE)-gce.tar.gz"
+
 .PHONY: setup-run setup-test setup-bench
 setup-run:
 	$(Q)tools/setup.sh run
@@ -177,6 +206,8 @@ setup-test:
 	$(Q)tools/setup.sh test
 setup-bench:
 	$(Q)tools/setup.sh bench
+setup-image:
+	$(Q)tools/setup.sh image
 
 include tests/host/host.mk
 

@@ -24,8 +24,7 @@ from mkiso import make_iso  # noqa: E402
 BOCHSRC = """megs: {mem}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/seabios/vgabios-stdvga.bin
-ata0-master: type=cdrom, path={iso}, status=inserted
-boot: cdrom
+{boot}
 display_library: rfb, options="timeout=0"
 sound: driver=dummy
 com1: enabled=1, mode=file, dev={serial}
@@ -37,16 +36,35 @@ log: {log}
 """
 
 
-def run(build, cmdline="", until=None, timeout=300, mem=128, name="bochs"):
-    """Boot in Bochs; return the serial log (stopping at `until` if given)."""
+# The machine of a deployed image (docs/deploy.md): the disk on the first
+# IDE channel and an e1000 on Bochs's own user-mode network (slirp, DHCP).
+DISK_BOOT = """ata0-master: type=disk, path={disk}, mode=flat
+boot: disk
+pci: enabled=1, chipset=i440fx, slot1=e1000
+e1000: enabled=1, mac=52:54:00:12:34:56, ethmod=slirp
+"""
+ISO_BOOT = """ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+"""
+
+
+def run(build, cmdline="", until=None, timeout=300, mem=128, name="bochs", disk=None):
+    """Boot in Bochs from a GRUB ISO of the kernel with cmdline, or from the
+    bootable disk image `disk` (with a NIC); return the serial log
+    (stopping at `until` if given)."""
     out = os.path.join(build, name)
     os.makedirs(out, exist_ok=True)
-    iso = os.path.join(out, "fumi.iso")
     serial = os.path.join(out, "serial.txt")
     rc = os.path.join(out, "bochsrc")
-    make_iso(os.path.join(build, "kernel.elf"), iso, cmdline)
+    if disk:
+        boot = DISK_BOOT.format(disk=os.path.abspath(disk))
+    else:
+        iso = os.path.join(out, "fumi.iso")
+        make_iso(os.path.join(build, "kernel.elf"), iso, cmdline)
+        boot = ISO_BOOT.format(iso=iso)
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(mem=mem, iso=iso, serial=serial, log=os.path.join(out, "bochs.log")))
+        f.write(BOCHSRC.format(mem=mem, boot=boot, serial=serial,
+                               log=os.path.join(out, "bochs.log")))
     if os.path.exists(serial):
         os.remove(serial)
     with open(os.path.join(out, "console.txt"), "w") as console:
@@ -85,7 +103,8 @@ def interactive(build, cmdline=""):
     rc = os.path.join(out, "bochsrc")
     make_iso(os.path.join(build, "kernel.elf"), iso, cmdline)
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(mem=128, iso=iso, serial=serial, log=os.path.join(out, "bochs.log")))
+        f.write(BOCHSRC.format(mem=128, boot=ISO_BOOT.format(iso=iso), serial=serial,
+                               log=os.path.join(out, "bochs.log")))
     open(serial, "w").close()
     tail = subprocess.Popen(["tail", "-f", serial])
     print("bochs: serial console below (also in %s); debugger: c, Ctrl-C, q" % serial)

@@ -60,9 +60,37 @@ static bool cmdline_value(const char *key, char *buf, size_t size) {
     return false;
 }
 
+/* A boot program's arguments from the kernel command line: every word
+ * NAME.KEY=VALUE becomes KEY=VALUE (tcpip.ip=10.0.0.5/24 gives tcpip
+ * "ip=10.0.0.5/24"). */
+static void cmdline_args(const char *name, char *buf, size_t size) {
+    size_t n = strlen(name), len = 0;
+    buf[0] = '\0';
+    for (const char *p = boot_info->cmdline; *p; p++) {
+        if ((p != boot_info->cmdline && p[-1] != ' ') || strncmp(p, name, n) || p[n] != '.')
+            continue;
+        const char *word = p + n + 1, *end = word;
+        while (*end && *end != ' ')
+            end++;
+        size_t wlen = (size_t) (end - word);
+        if (len + wlen + 2 > size) {
+            printf("memmgr: %s: arguments longer than %zu bytes, \"%.*s\" dropped\n", name,
+                   size - 1, (int) wlen, word);
+            continue;
+        }
+        if (len)
+            buf[len++] = ' ';
+        memcpy(buf + len, word, wlen);
+        len += wlen;
+        buf[len] = '\0';
+    }
+}
+
 static void start(const char *name) {
     int32_t pid;
-    error_t err = proc_spawn(name, "", &pid);
+    char args[128];
+    cmdline_args(name, args, sizeof(args));
+    error_t err = proc_spawn(name, args, &pid);
     if (err)
         printf("memmgr: cannot start %s: %s\n", name, err_name(err));
 }
