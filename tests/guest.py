@@ -124,14 +124,16 @@ class Guest:
     def wait_prompt(self, timeout=60):
         """Wait for the shell, for the fat server to have mounted a disk or
         given up, for the e1000 driver to have reported and, with a NIC, for
-        httpd to listen and DHCP to have given an address (their log lines
-        would otherwise land in the middle of the first commands' echo)."""
+        httpd to listen, DHCP to give an address and httpd to say it is
+        ready (their log lines would otherwise land in the middle of the
+        first commands' echo)."""
         m = self.expect(re.escape(PROMPT), timeout)
         self.expect(r"fat: mounted|memmgr: fat \(pid \d+\) ended", timeout)
         nic = self.expect(r"e1000: (no device)?", timeout)
         if not nic.group(1):  # then the network comes up: tcpip, httpd, DHCP
             self.expect(r"httpd: serving|httpd: no|httpd: cannot", timeout)
             self.expect(r"tcpip: dhcp: bound|tcpip: static", timeout)
+            self.expect(r"httpd: ready: ", timeout)
         return m
 
     def wait_exit(self, timeout=60):
