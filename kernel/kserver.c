@@ -16,7 +16,12 @@ struct kcall {
     struct channel *kch;
 };
 
-static struct channel *irq_owner[16];
+/* The kernel ends of the IRQ channels listening on each line. PCI INTx
+ * lines are level-triggered and shared: several drivers (each with its own
+ * device on the line) may listen to one. Each interrupt masks the line and
+ * notifies every listener; the line is unmasked once all of them have
+ * acknowledged (or gone). A head whose next is NULL is an empty list. */
+static struct list_head irq_listeners[16];
 static struct list_head timers = {&timers, &timers};
 
 static bool has_right(struct kcall *k, uint32_t right) {
@@ -267,21 +272,53 @@ static bool irq_allowed(struct kcall *k, uint32_t irq) {
            && (is_admin(k) || (k->kch->rights.irq_mask & (1u << irq)));
 }
 
+static struct list_head *irq_line(unsigned irq) {
+    struct list_head *head = &irq_listeners[irq];
+    if (!head->next)
+        list_init(head);
+    return head;
+}
+
+/* The listener of irq whose user end belongs to p, or NULL. */
+static struct channel *irq_listener_of(unsigned irq, struct process *p) {
+    struct list_head *line = irq_line(irq);
+    LIST_FOR_EACH(kc, line, struct channel, irq.node)
+        if (kc->peer && kc->peer->owner == p)
+            return kc;
+    return NULL;
+}
+
+/* Unmask irq when it has listeners and none still owes an acknowledgement;
+ * mask it when nobody listens. */
+static void irq_update_mask(unsigned irq) {
+    struct list_head *line = irq_line(irq);
+    if (list_is_empty(line)) {
+        pic_mask(irq);
+        return;
+    }
+    LIST_FOR_EACH(kc, line, struct channel, irq.node)
+        if (kc->irq.unacked)
+            return;
+    pic_unmask(irq);
+}
+
+/* One listener per process and line: irq_ack names only the line. */
 static error_t k_irq_listen(void *ctx, cid_t from UNUSED, uint32_t irq, cid_t *ch) {
     struct kcall *k = ctx;
     if (irq >= 16 || irq == 0 || irq == 2)
         return ERR_INVALID_ARG;
     if (!irq_allowed(k, irq))
         return ERR_NOT_PERMITTED;
-    if (irq_owner[irq])
+    if (irq_listener_of(irq, k->proc))
         return ERR_IN_USE;
     struct channel *kc;
     error_t err = new_kernel_pair(k, CH_IRQ, &kc, ch);
     if (err)
         return err;
-    kc->irq = irq;
-    irq_owner[irq] = kc;
-    pic_unmask(irq);
+    kc->irq.line = irq;
+    kc->irq.unacked = false;
+    list_push_back(irq_line(irq), &kc->irq.node);
+    irq_update_mask(irq);
     return OK;
 }
 
@@ -289,10 +326,11 @@ static error_t k_irq_ack(void *ctx, cid_t from UNUSED, uint32_t irq) {
     struct kcall *k = ctx;
     if (irq >= 16)
         return ERR_INVALID_ARG;
-    struct channel *kc = irq_owner[irq];
-    if (!kc || !kc->peer || kc->peer->owner != k->proc)
+    struct channel *kc = irq_listener_of(irq, k->proc);
+    if (!kc)
         return ERR_NOT_PERMITTED;
-    pic_unmask(irq);
+    kc->irq.unacked = false;
+    irq_update_mask(irq);
     return OK;
 }
 
@@ -391,9 +429,14 @@ void timer_tick(uint64_t now) {
     }
 }
 
+/* The line fired (the trap handler has masked it): tell every listener;
+ * each owes an irq_ack before the line is unmasked again. */
 void irq_notify(unsigned irq) {
-    struct channel *kc = irq_owner[irq];
-    if (kc && kc->peer) {
+    struct list_head *line = irq_line(irq);
+    LIST_FOR_EACH(kc, line, struct channel, irq.node) {
+        if (!kc->peer)
+            continue;
+        kc->irq.unacked = true;
         channel_notify(kc->peer, NOTIFY_IRQ);
         need_resched = true;
     }
@@ -560,11 +603,9 @@ void kserver_closed(struct channel *kc) {
         if (kc->pager_of && kc->pager_of->pager == kc)
             kc->pager_of->pager = NULL;
         break;
-    case CH_IRQ:
-        if (irq_owner[kc->irq] == kc) {
-            irq_owner[kc->irq] = NULL;
-            pic_mask(kc->irq);
-        }
+    case CH_IRQ: /* the others need not wait for this one's ack */
+        list_remove(&kc->irq.node);
+        irq_update_mask(kc->irq.line);
         break;
     case CH_TIMER: list_remove(&kc->timer.node); break;
     case CH_EVENTS: events = NULL; break;

@@ -96,7 +96,11 @@ struct channel {
     union {
         struct krights rights;    /* CH_KSERVER */
         struct process *pager_of; /* CH_PAGER */
-        unsigned irq;             /* CH_IRQ */
+        struct {
+            unsigned line;
+            bool unacked;          /* notified; the line waits for its irq_ack */
+            struct list_head node; /* on the line's listeners (kserver.c) */
+        } irq;                    /* CH_IRQ */
         struct {
             uint64_t deadline, period;
             struct list_head node;

@@ -1,9 +1,9 @@
 /*
  * The fat server: the `fs` interface over the FAT32 core (fat.h), which
  * reaches the disk through a struct fat_disk that this file implements over
- * the `blk` interface. Sector data travels to and from the ide server in a
- * page buffer that goes back and forth with each request. Open files are
- * handles owned by the client channel that opened them.
+ * the `blk` interface. Sector data travels to and from the disk driver (ide
+ * or ahci) in a page buffer that goes back and forth with each request.
+ * Open files are handles owned by the client channel that opened them.
  */
 #include <user/server.h>
 #include <idl.h>
@@ -14,6 +14,11 @@
 #define MAX_UNITS     4
 #define PAGES_MAX     (4ULL * 1024 * 1024)
 #define FAT_EPOCH     315532800ULL /* 1980-01-01 in seconds since 1970 */
+#define BLK_POLL_MS   20
+
+/* The disk drivers of servers/boot.manifest. Each registers "blk" once it
+ * has found a disk, or ends; the first to register serves. */
+static const char *const blk_drivers[] = {"ide", "ahci"};
 
 struct blk_dev {
     cid_t ch;
@@ -88,6 +93,41 @@ static error_t disk_flush(void *ctx) {
 static uint32_t disk_now(void *ctx) {
     uint64_t t = unix_time();
     return t > FAT_EPOCH ? (uint32_t) (t - FAT_EPOCH) : 0;
+}
+
+/* Whether a disk driver is still running (and so may register "blk"). */
+static bool blk_driver_running(void) {
+    int32_t pid = 0, found;
+    char name[32];
+    uint32_t restarts, cause;
+    int32_t code;
+    uint64_t started;
+    while (memmgr_process_info(CID_MEMMGR, pid, &found, name, &restarts, &cause, &code,
+                               &started) == OK && found >= pid) {
+        name[sizeof(name) - 1] = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(blk_drivers); i++)
+            if (!strcmp(name, blk_drivers[i]))
+                return true;
+        pid = found + 1;
+    }
+    return false;
+}
+
+/* A channel to "blk", or ERR_NOT_FOUND once every disk driver has ended
+ * without registering it (a machine without disks). The drivers are
+ * started before fat (manifest order), so one that has not registered yet
+ * is still probing. */
+static cid_t blk_connect(void) {
+    for (;;) {
+        bool running = blk_driver_running(); /* before the look-up: no race */
+        cid_t ch;
+        error_t err = ns_find(CID_MEMMGR, "blk", &ch);
+        if (err != ERR_NOT_FOUND)
+            return err ? err : ch;
+        if (!running)
+            return ERR_NOT_FOUND;
+        sleep_ms(BLK_POLL_MS);
+    }
 }
 
 /* Mount the first unit that holds a FAT32 volume. */
@@ -318,7 +358,12 @@ static void client_closed(struct server *s, cid_t from) {
 
 int main(void) {
     program_name = "fat";
-    dev.ch = ns_connect("blk");
+    dev.ch = blk_connect();
+    if (dev.ch == ERR_NOT_FOUND) {
+        printf("fat: nothing to serve: %s (no disk driver found a disk)\n",
+               err_name(ERR_NOT_FOUND));
+        return 1;
+    }
     if (dev.ch < 0) {
         printf("fat: no block device service: %s\n", err_name(dev.ch));
         return 1;

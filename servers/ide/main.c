@@ -324,7 +324,8 @@ static error_t ide_channel_init(struct ide *d, struct ide_channel *ch) {
     return kernel_irq_ack(CID_KERNEL, ch->ata.irq);
 }
 
-static void ide_report_units(struct ide *d) {
+/* Log every disk found; how many there are. */
+static int ide_report_units(struct ide *d) {
     int found = 0;
     for (uint32_t unit = 0; unit < IDE_UNITS; unit++) {
         struct ata_device *dev = ide_unit(d, unit);
@@ -335,10 +336,14 @@ static void ide_report_units(struct ide *d) {
                (unsigned long long) dev->sectors, (unsigned long long) (dev->sectors >> 11),
                dev->lba48 ? ", LBA48" : "");
     }
-    if (!found)
-        printf("ide: no ATA disks\n");
+    return found;
 }
 
+/* "blk" is registered only once a disk is found: without one the driver
+ * ends (code 0), so that a client waiting for "blk" (fat) is served by
+ * whichever disk driver has a disk (ahci on AHCI machines), or learns
+ * that none has. If another driver registered "blk" first, it serves and
+ * this one ends. */
 int main(void) {
     program_name = "ide";
     struct ide *d = &ide;
@@ -346,7 +351,7 @@ int main(void) {
     d->srv.notify = ide_notify;
     d->srv.closed = ide_closed;
     d->srv.ctx = d;
-    error_t err = server_init(&d->srv, "blk");
+    error_t err = server_init(&d->srv, NULL);
     if (err) {
         printf("ide: cannot start the server: %s\n", err_name(err));
         return 1;
@@ -358,6 +363,14 @@ int main(void) {
             printf("ide: channel %d (0x%x) unavailable: %s\n", i, d->chan[i].ata.base,
                    err_name(err));
     }
-    ide_report_units(d);
+    if (!ide_report_units(d)) {
+        printf("ide: no ATA disks\n");
+        return 0;
+    }
+    if ((err = server_register(&d->srv, "blk"))) {
+        printf("ide: cannot register \"blk\": %s%s\n", err_name(err),
+               err == ERR_ALREADY_EXISTS ? " (another disk driver serves it)" : "");
+        return err == ERR_ALREADY_EXISTS ? 0 : 1;
+    }
     server_run(&d->srv);
 }

@@ -1,1 +1,1 @@
-# idetest: the in-guest test of the ide server (run idetest; tests/system/test_ide.py).
+# idetest: the in-guest test of the disk drivers over blk (run idetest; tests/system/test_ide.py, test_ahci.py).

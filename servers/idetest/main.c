@@ -1,10 +1,13 @@
 /*
- * idetest: the in-guest test of the ide server through the blk interface.
+ * idetest: the in-guest test of the disk drivers through the blk
+ * interface: whichever registered "blk", ide (tests/system/test_ide.py) or
+ * ahci (tests/system/test_ahci.py).
  *
- * It needs two disks (tests/system/test_ide.py attaches them): a small one
- * (at least 32 MiB) and one larger than 2^28 sectors (a sparse image), at
- * any units; it overwrites parts of both. The host has written the pattern
- * of seed HOST_SEED to sectors HOST_LBA.. of the small disk. It writes
+ * It needs two disks: a small one (at least 32 MiB) and one larger than
+ * 2^28 sectors (a sparse image), at any of units 0-3; it overwrites parts
+ * of both, and reads the first and last sector of every unit. The host
+ * has written the pattern of seed HOST_SEED to sectors HOST_LBA.. of the
+ * small disk. It writes
  * sector patterns across single-sector, multi-sector (up to 4 MiB) and
  * LBA48 requests, reads them back, checks the refusals (range, buffer size,
  * unit) and that refused or abandoned requests leak no pages, runs clients
@@ -192,6 +195,19 @@ static uint32_t kernel_pool_free(void) {
     return pool_free;
 }
 
+/* Read one sector into fresh pages (freed afterwards). */
+static error_t read_sector(uint32_t unit, uint64_t lba) {
+    struct buf b;
+    error_t err = buf_alloc(&b, SECTOR);
+    if (err)
+        return err;
+    err = blk_read(blk, unit, lba, 1, b.addr, b.len, &b.addr, &b.len);
+    if (err)
+        b.len = 0;
+    buf_free(&b);
+    return err;
+}
+
 /* ---- the tests --------------------------------------------------------------- */
 
 /* Every unit answers with sane values or ERR_NOT_FOUND; the first small
@@ -213,6 +229,12 @@ static void test_info(void) {
               (unsigned long long) sectors, size, model);
         if (err == ERR_NOT_FOUND && absent_unit == 4)
             absent_unit = unit;
+        if (!err && sectors > 0) {
+            snprintf(name, sizeof(name), "read the ends of unit %u", unit);
+            error_t first = read_sector(unit, 0), last = read_sector(unit, sectors - 1);
+            check(name, first == OK && last == OK, "sector 0: %s, sector %llu: %s",
+                  err_name(first), (unsigned long long) (sectors - 1), err_name(last));
+        }
         if (!err && sectors > LBA28_LIMIT && !big_sectors) {
             big_unit = unit;
             big_sectors = sectors;
