@@ -19,7 +19,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import bochs  # noqa: E402
 import linuxref  # noqa: E402
-from guest import Guest, GuestError  # noqa: E402
+from guest import Guest, GuestError, free_port  # noqa: E402
 from mkdisk import PART_START, SECTOR, make_disk  # noqa: E402
 
 JSON_LINE = r"^\{\"bench\":.*\}$"
@@ -114,14 +113,6 @@ def http_site():
     small = head + b"The same 512 bytes for both systems. " * 14
     small = small[:512 - len(tail)] + tail
     return {"small.html": small, "big.bin": random.Random(1).randbytes(1 << 20)}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_check(port, files):

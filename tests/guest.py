@@ -7,11 +7,21 @@ every guest is kept in build/test-logs/ for debugging failed runs.
 """
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
 
 PROMPT = "fumi> "
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for hostfwd)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class GuestError(Exception):

@@ -12,25 +12,16 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
 import urllib.request
 
 import bochs
-from guest import Guest
+from guest import Guest, free_port
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 READY = r"httpd: ready: http://(\d+\.\d+\.\d+\.\d+):(\d+)/"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def make_image(build, out, site=None, fmt=None, cmdline=None):

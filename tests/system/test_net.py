@@ -20,20 +20,12 @@ import sys
 import tempfile
 import time
 
-from guest import Guest
+from guest import Guest, free_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 from mkdisk import make_disk  # noqa: E402
 
 GUEST = "10.0.2.15"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def site(work):
