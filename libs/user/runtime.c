@@ -99,23 +99,26 @@ const char *program_args(void) {
     return args;
 }
 
+bool program_has_arg(const char *word) {
+    const char *a = program_args();
+    size_t len = strlen(word);
+    while (*a) {
+        while (*a == ' ')
+            a++;
+        size_t n = 0;
+        while (a[n] && a[n] != ' ')
+            n++;
+        if (n == len && !memcmp(a, word, len))
+            return true;
+        a += n;
+    }
+    return false;
+}
+
 cid_t ns_connect(const char *name) {
     cid_t ch;
     error_t err = ns_lookup(CID_MEMMGR, name, &ch);
     return err ? err : ch;
-}
-
-cid_t ns_connect_within(const char *name, uint64_t ms) {
-    uint64_t end = clock_ns() + ms * 1000000;
-    for (;;) {
-        cid_t ch;
-        error_t err = ns_find(CID_MEMMGR, name, &ch);
-        if (err != ERR_NOT_FOUND)
-            return err ? err : ch;
-        if (clock_ns() >= end)
-            return ERR_UNAVAILABLE;
-        sleep_ms(50);
-    }
 }
 
 struct thread_start {
@@ -164,9 +167,23 @@ uint64_t clock_ns(void) {
 }
 
 uint64_t tsc_hz(void) {
-    uint64_t hz = 0;
-    kernel_clock(CID_KERNEL, NULL, &hz, NULL);
-    return hz;
+    static uint64_t hz; /* constant: asked once */
+    if (!hz)
+        kernel_clock(CID_KERNEL, NULL, &hz, NULL);
+    return hz >= 1000000 ? hz : 1000000000;
+}
+
+uint64_t tsc_deadline(uint64_t ms) {
+    return rdtsc() + tsc_hz() / 1000 * ms;
+}
+
+bool tsc_past(uint64_t deadline) {
+    return (int64_t) (rdtsc() - deadline) >= 0;
+}
+
+uint64_t tsc_ms_left(uint64_t deadline) {
+    int64_t left = (int64_t) (deadline - rdtsc());
+    return left <= 0 ? 0 : (uint64_t) left / (tsc_hz() / 1000) + 1;
 }
 
 uint64_t unix_time(void) {

@@ -83,9 +83,6 @@ NORETURN void panic_user(const char *fmt, ...) PRINTF(1, 2);
 
 /* Look a service up by name (waits until it is registered). */
 cid_t ns_connect(const char *name);
-/* The same, but give up with ERR_UNAVAILABLE if nobody has registered name
- * within ms milliseconds (a service that may not exist on this machine). */
-cid_t ns_connect_within(const char *name, uint64_t ms);
 
 /* Threads: a new thread of this process runs fn(arg) on its own stack. */
 error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid);
@@ -93,6 +90,12 @@ error_t thread_spawn(void (*fn)(void *), void *arg, tid_t *tid);
 /* Time. */
 uint64_t clock_ns(void);
 uint64_t tsc_hz(void);
+/* TSC deadlines, for drivers that poll a device without a system call per
+ * look: the TSC value ms milliseconds from now, whether it has passed, and
+ * the milliseconds left (rounded up; 0 once past). */
+uint64_t tsc_deadline(uint64_t ms);
+bool tsc_past(uint64_t deadline);
+uint64_t tsc_ms_left(uint64_t deadline);
 uint64_t unix_time(void); /* wall clock (UTC) seconds, 0 if unknown */
 void sleep_ms(uint64_t ms);
 static inline uint64_t rdtsc(void) {
@@ -110,4 +113,6 @@ void free(void *p);
 /* The program's name, and the argument string memmgr.spawn gave it. */
 extern const char *program_name;
 const char *program_args(void);
+/* Whether word is one of the space-separated words of the arguments. */
+bool program_has_arg(const char *word);
 int main(void);

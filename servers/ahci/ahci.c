@@ -20,31 +20,12 @@
  */
 #include "ahci.h"
 
-static uint64_t ahci_tsc_hz = 1000000000;
 
 /* ---- time ------------------------------------------------------------------ */
 
-void ahci_set_tsc_hz(uint64_t hz) {
-    if (hz >= 1000000)
-        ahci_tsc_hz = hz;
-}
-
-uint64_t ahci_deadline(uint64_t ms) {
-    return rdtsc() + ahci_tsc_hz / 1000 * ms;
-}
-
-bool ahci_past(uint64_t deadline) {
-    return (int64_t) (rdtsc() - deadline) >= 0;
-}
-
-uint64_t ahci_ms_left(uint64_t deadline) {
-    int64_t left = (int64_t) (deadline - rdtsc());
-    return left <= 0 ? 0 : (uint64_t) left / (ahci_tsc_hz / 1000) + 1;
-}
-
 static void ahci_delay_ms(uint64_t ms) {
-    uint64_t end = ahci_deadline(ms);
-    while (!ahci_past(end))
+    uint64_t end = tsc_deadline(ms);
+    while (!tsc_past(end))
         __asm__ volatile("pause");
 }
 
@@ -80,11 +61,11 @@ static inline void ahci_barrier(void) {
 /* Poll until (register & mask) == want; OK or ERR_TIMEOUT. */
 static error_t px_wait(struct ahci_port *p, uint32_t off, uint32_t mask, uint32_t want,
                        uint64_t ms) {
-    uint64_t deadline = ahci_deadline(ms);
+    uint64_t deadline = tsc_deadline(ms);
     for (;;) {
         if ((px_read(p, off) & mask) == want)
             return OK;
-        if (ahci_past(deadline))
+        if (tsc_past(deadline))
             return ERR_TIMEOUT;
         __asm__ volatile("pause");
     }
@@ -123,9 +104,9 @@ static error_t ahci_stop_engines(struct ahci_port *p) {
  * (it may finish an outstanding command first: BIOS busy). */
 static void ahci_handoff(struct ahci_hba *h) {
     hba_write(h, HBA_BOHC, hba_read(h, HBA_BOHC) | BOHC_OOS);
-    uint64_t deadline = ahci_deadline(AHCI_HANDOFF_TIMEOUT_MS);
+    uint64_t deadline = tsc_deadline(AHCI_HANDOFF_TIMEOUT_MS);
     while (hba_read(h, HBA_BOHC) & (BOHC_BOS | BOHC_BB)) {
-        if (ahci_past(deadline)) {
+        if (tsc_past(deadline)) {
             printf("ahci: %02x:%02x.%u: the BIOS does not let go (BOHC 0x%x): taking it\n",
                    h->pci.bus, h->pci.dev, h->pci.fn, hba_read(h, HBA_BOHC));
             return;
@@ -148,9 +129,9 @@ static bool ahci_enable(struct ahci_hba *h) {
 static error_t ahci_hba_reset(struct ahci_hba *h) {
     hba_write(h, HBA_GHC, GHC_AE);
     hba_write(h, HBA_GHC, GHC_AE | GHC_HR);
-    uint64_t deadline = ahci_deadline(AHCI_LINK_TIMEOUT_MS);
+    uint64_t deadline = tsc_deadline(AHCI_LINK_TIMEOUT_MS);
     while (hba_read(h, HBA_GHC) & GHC_HR) {
-        if (ahci_past(deadline))
+        if (tsc_past(deadline))
             return ERR_TIMEOUT;
         __asm__ volatile("pause");
     }
@@ -159,10 +140,10 @@ static error_t ahci_hba_reset(struct ahci_hba *h) {
     if (!hba_read(h, HBA_PI))
         hba_write(h, HBA_PI, h->pi);
     /* Links that see a device come back up (DET 1 -> 3) within a second. */
-    deadline = ahci_deadline(AHCI_LINK_TIMEOUT_MS);
+    deadline = tsc_deadline(AHCI_LINK_TIMEOUT_MS);
     for (unsigned i = 0; i < h->nports; i++) {
         volatile uint32_t *ssts = (volatile uint32_t *) (port_regs(h, i) + PX_SSTS);
-        while ((h->pi & (1u << i)) && (*ssts & SSTS_DET_MASK) == 1 && !ahci_past(deadline))
+        while ((h->pi & (1u << i)) && (*ssts & SSTS_DET_MASK) == 1 && !tsc_past(deadline))
             __asm__ volatile("pause");
     }
     return OK;
@@ -240,12 +221,12 @@ void ahci_port_stop(struct ahci_port *p) {
 /* The device has sent its first D2H FIS since reset (PxSIG) and is
  * neither busy nor waiting for data. */
 static error_t ahci_wait_device(struct ahci_port *p) {
-    uint64_t deadline = ahci_deadline(AHCI_READY_TIMEOUT_MS);
+    uint64_t deadline = tsc_deadline(AHCI_READY_TIMEOUT_MS);
     for (;;) {
         if (px_read(p, PX_SIG) != SIG_NONE
             && !(px_read(p, PX_TFD) & (ATA_SR_BSY | ATA_SR_DRQ)))
             return OK;
-        if (ahci_past(deadline))
+        if (tsc_past(deadline))
             return ERR_TIMEOUT;
         __asm__ volatile("pause");
     }

@@ -250,9 +250,3 @@ error_t ahci_cmd_check(struct ahci_port *p);
 
 /* COMRESET the link and restart the port (after an error or a timeout). */
 error_t ahci_port_reset(struct ahci_port *p);
-
-/* Time, from the TSC. */
-void ahci_set_tsc_hz(uint64_t hz);
-uint64_t ahci_deadline(uint64_t ms);
-bool ahci_past(uint64_t deadline);
-uint64_t ahci_ms_left(uint64_t deadline);

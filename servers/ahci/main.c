@@ -23,7 +23,7 @@
  * DMA targets). The controller's interrupt line (shared with other devices
  * is fine) advances them; when a request completes its pages go back in
  * the reply. An error reply cannot carry pages, so a request that fails
- * once queued has its pages freed here first.
+ * once queued has its pages freed first (blk_reply).
  *
  * A one-shot timer per unit watches the running command: when it takes
  * longer than AHCI_CMD_TIMEOUT_MS the port is looked at once more (a lost
@@ -34,6 +34,7 @@
  */
 #include <user/server.h>
 #include <idl.h>
+#include <user/blk.h>
 #include "ahci.h"
 
 #define AHCI_MAX_HBAS    4
@@ -45,11 +46,7 @@
 #define AHCI_POLL_NS     (2 * 1000 * 1000)   /* an HBA without a usable line */
 
 struct ahci_request {
-    cid_t from;
-    uint32_t type; /* BLK_READ_MSG, BLK_WRITE_MSG or BLK_FLUSH_MSG */
-    bool orphan;   /* the client went away: no reply, just free the pages */
-    uint64_t addr; /* the caller's pages (len 0: none) */
-    uint64_t len;
+    struct blk_pending req; /* who asked, for what, with which pages */
     enum ahci_op op;
     uint64_t lba;
     uint32_t count; /* sectors of the whole request */
@@ -97,7 +94,7 @@ static uint64_t unit_timeout_ms(const struct ahci_request *r) {
 
 /* Push the running command's deadline out; arm the timer if it is not. */
 static void unit_arm(struct ahci_unit *u, uint64_t ms) {
-    u->deadline = ahci_deadline(ms);
+    u->deadline = tsc_deadline(ms);
     if (u->timer_armed)
         return;
     error_t err = kernel_timer_set(CID_KERNEL, u->timer_ch, ms * 1000000, 0);
@@ -106,34 +103,9 @@ static void unit_arm(struct ahci_unit *u, uint64_t ms) {
     u->timer_armed = err == OK;
 }
 
-/* Send r's reply: its pages back, or an error (the pages freed). */
-static void unit_reply(struct ahci_request *r, error_t err) {
-    struct message m;
-    if (r->orphan || err) {
-        if (r->len)
-            ipc_free_pages(r->addr, r->len);
-        if (r->orphan)
-            return;
-        idl_error_reply(&m, r->type, err);
-    } else if (r->type == BLK_READ_MSG) {
-        blk_read_reply(&m, r->addr, r->len);
-    } else if (r->type == BLK_WRITE_MSG) {
-        blk_write_reply(&m, r->addr, r->len);
-    } else {
-        blk_flush_reply(&m);
-    }
-    err = server_reply(r->from, &m);
-    if (err == ERR_NO_MEMORY || err == ERR_NOT_ACCEPTED) {
-        /* The pages could not be mapped at the client (server_reply has
-         * freed them): tell it rather than leave it waiting forever. */
-        idl_error_reply(&m, r->type, err);
-        server_reply(r->from, &m);
-    }
-}
-
 /* The head request is over: reply and drop it from the queue. */
 static void unit_finish(struct ahci_unit *u, error_t err) {
-    unit_reply(&u->q[u->head], err);
+    blk_reply(&u->q[u->head].req, err);
     u->head = (u->head + 1) % AHCI_QUEUE_MAX;
     u->count--;
     u->running = false;
@@ -147,7 +119,7 @@ static void unit_recover(struct ahci_unit *u, error_t err) {
 }
 
 static uint8_t *request_data(const struct ahci_request *r) {
-    return (uint8_t *) r->addr + (size_t) r->done * AHCI_SECTOR_SIZE;
+    return (uint8_t *) r->req.addr + (size_t) r->done * AHCI_SECTOR_SIZE;
 }
 
 /* Put the next command of the head request on the device. */
@@ -180,7 +152,7 @@ static error_t unit_command_done(struct ahci_unit *u) {
 static void unit_kick(struct ahci_unit *u) {
     while (!u->running && u->count > 0) {
         struct ahci_request *r = &u->q[u->head];
-        if (r->orphan) {
+        if (r->req.orphan) {
             unit_finish(u, ERR_ABORTED);
             continue;
         }
@@ -249,12 +221,12 @@ static void unit_timer(struct ahci_unit *u) {
     u->timer_armed = false;
     if (!u->running)
         return;
-    if (ahci_past(u->deadline)) {
+    if (tsc_past(u->deadline)) {
         unit_timeout(u);
         return;
     }
     uint64_t deadline = u->deadline; /* not extended: just waited for */
-    unit_arm(u, ahci_ms_left(deadline));
+    unit_arm(u, tsc_ms_left(deadline));
     u->deadline = deadline;
 }
 
@@ -288,10 +260,7 @@ static error_t ahci_submit(struct ahci_server *s, cid_t from, uint32_t type, uin
         return ERR_NO_RESOURCES;
     struct ahci_request *r = &u->q[(u->head + u->count++) % AHCI_QUEUE_MAX];
     *r = (struct ahci_request){
-        .from = from,
-        .type = type,
-        .addr = addr,
-        .len = len,
+        .req = {.from = from, .type = type, .addr = addr, .len = len},
         .op = type == BLK_READ_MSG    ? AHCI_OP_READ
               : type == BLK_WRITE_MSG ? AHCI_OP_WRITE
                                       : AHCI_OP_FLUSH,
@@ -380,8 +349,8 @@ static void ahci_closed(struct server *srv, cid_t from) {
         struct ahci_unit *u = &s->unit[i];
         for (size_t k = 0; k < u->count; k++) {
             struct ahci_request *r = &u->q[(u->head + k) % AHCI_QUEUE_MAX];
-            if (r->from == from)
-                r->orphan = true;
+            if (r->req.from == from)
+                r->req.orphan = true;
         }
     }
 }
@@ -467,32 +436,13 @@ static void ahci_log_hba(const struct ahci_hba *h, const char *irq) {
            (unsigned long long) h->abar);
 }
 
-/* Whether word is one of the space-separated words of the arguments:
- * "reset" makes every HBA go through GHC.HR at start (the tests use it to
- * reach that path, otherwise taken only when a port does not stop). */
-static bool ahci_arg(const char *word) {
-    const char *a = program_args();
-    size_t len = strlen(word);
-    while (*a) {
-        while (*a == ' ')
-            a++;
-        size_t n = 0;
-        while (a[n] && a[n] != ' ')
-            n++;
-        if (n == len && !memcmp(a, word, len))
-            return true;
-        a += n;
-    }
-    return false;
-}
-
 /* Take one controller and its disks. */
 static void ahci_add_hba(struct ahci_server *s, const struct pci_device *pci) {
     struct ahci_hba *h = &s->hba[s->num_hbas].hba;
     *h = (struct ahci_hba){.pci = *pci};
     pci_enable(pci);
     error_t err = ahci_map(h, s->num_hbas);
-    if (!err && (err = ahci_hba_init(h, ahci_arg("reset"))))
+    if (!err && (err = ahci_hba_init(h, program_has_arg("reset"))))
         printf("ahci: %02x:%02x.%u: cannot take the HBA over: %s\n", pci->bus, pci->dev,
                pci->fn, err_name(err));
     if (err)
@@ -571,7 +521,6 @@ static void ahci_stop_all(struct ahci_server *s) {
 int main(void) {
     program_name = "ahci";
     struct ahci_server *s = &ahci;
-    ahci_set_tsc_hz(tsc_hz());
     error_t err = kernel_ioport_enable(CID_KERNEL, PCI_CONFIG_ADDRESS, PCI_CONFIG_PORTS);
     if (err) {
         printf("ahci: no access to PCI configuration space: %s\n", err_name(err));

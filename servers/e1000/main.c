@@ -318,25 +318,6 @@ static void nic_wait_link(struct nic *n) {
     n->link_up = n->dev.link_up;
 }
 
-/* Whether word is one of the space-separated words of the arguments: "poll"
- * (no interrupts) and "eeprom" (the MAC from the EEPROM even if RAL0 has
- * one), which the tests use to reach those paths. */
-static bool nic_arg(const char *word) {
-    const char *a = program_args();
-    size_t len = strlen(word);
-    while (*a) {
-        while (*a == ' ')
-            a++;
-        size_t n = 0;
-        while (a[n] && a[n] != ' ')
-            n++;
-        if (n == len && !memcmp(a, word, len))
-            return true;
-        a += n;
-    }
-    return false;
-}
-
 static void nic_log_start(struct nic *n) {
     const uint8_t *m = n->dev.mac;
     char irq[16];
@@ -367,7 +348,7 @@ int main(void) {
     pci_enable(&n->pci);
     if ((err = nic_map(n)))
         return 1;
-    n->dev.mac_eeprom = nic_arg("eeprom");
+    n->dev.mac_eeprom = program_has_arg("eeprom");
     if ((err = e1000_init(&n->dev))) {
         printf("e1000: %s at %02x:%02x.%u does not start: %s\n", n->pci.id->name, n->pci.bus,
                n->pci.dev, n->pci.fn, err_name(err));
@@ -376,7 +357,7 @@ int main(void) {
     }
     n->srv = (struct server){.dispatch = nic_dispatch, .notify = nic_notify,
                              .closed = nic_closed, .ctx = n};
-    if ((err = server_init(&n->srv, "net")) || (err = nic_listen(n, nic_arg("poll")))) {
+    if ((err = server_init(&n->srv, "net")) || (err = nic_listen(n, program_has_arg("poll")))) {
         printf("e1000: cannot start the server: %s\n", err_name(err));
         e1000_stop(&n->dev);
         return 1;

@@ -20,7 +20,6 @@
  */
 #include "ata.h"
 
-static uint64_t ata_tsc_hz = 1000000000;
 
 static inline uint8_t inb(uint16_t port) {
     uint8_t v;
@@ -42,26 +41,8 @@ static inline void outsw(uint16_t port, const void *buf, size_t words) {
 
 /* ---- time ------------------------------------------------------------------ */
 
-void ata_set_tsc_hz(uint64_t hz) {
-    if (hz >= 1000000)
-        ata_tsc_hz = hz;
-}
-
-uint64_t ata_deadline(uint64_t ms) {
-    return rdtsc() + ata_tsc_hz / 1000 * ms;
-}
-
-bool ata_past(uint64_t deadline) {
-    return (int64_t) (rdtsc() - deadline) >= 0;
-}
-
-uint64_t ata_ms_left(uint64_t deadline) {
-    int64_t left = (int64_t) (deadline - rdtsc());
-    return left <= 0 ? 0 : (uint64_t) left / (ata_tsc_hz / 1000) + 1;
-}
-
 static void ata_delay_us(uint64_t us) {
-    uint64_t end = rdtsc() + ata_tsc_hz / 1000000 * us;
+    uint64_t end = rdtsc() + tsc_hz() / 1000000 * us;
     while ((int64_t) (rdtsc() - end) < 0)
         __asm__ volatile("pause");
 }
@@ -82,12 +63,12 @@ static void ata_delay400(struct ata_channel *c) {
 /* Poll the alternate status until BSY clears; the status (0xff on a
  * floating bus) or ERR_TIMEOUT. */
 static int ata_wait_idle(struct ata_channel *c, uint64_t ms) {
-    uint64_t deadline = ata_deadline(ms);
+    uint64_t deadline = tsc_deadline(ms);
     for (;;) {
         uint8_t st = ata_altstatus(c);
         if (st == 0xff || !(st & ATA_SR_BSY))
             return st;
-        if (ata_past(deadline))
+        if (tsc_past(deadline))
             return ERR_TIMEOUT;
         __asm__ volatile("pause");
     }

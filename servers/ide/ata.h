@@ -146,9 +146,3 @@ uint8_t ata_clear_irq(struct ata_channel *chan);
 
 /* Software reset of the channel (both drives); OK once they are ready. */
 error_t ata_reset(struct ata_channel *chan);
-
-/* Time, from the TSC: set once by main.c from kernel.clock. */
-void ata_set_tsc_hz(uint64_t hz);
-uint64_t ata_deadline(uint64_t ms);
-bool ata_past(uint64_t deadline);
-uint64_t ata_ms_left(uint64_t deadline); /* rounded up; 0 once past */

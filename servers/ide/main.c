@@ -9,7 +9,7 @@
  * command in flight there. The channel's IRQ (NOTIFY_IRQ) advances it one
  * sector at a time; when it completes, the caller's pages go back in the
  * reply and the next request starts. An error reply cannot carry pages, so
- * a request that fails once queued has its pages freed here first.
+ * a request that fails once queued has its pages freed first (blk_reply).
  *
  * A one-shot timer per channel watches the running command: when a step
  * takes longer than ATA_STEP_TIMEOUT_MS the status is examined once more
@@ -19,6 +19,7 @@
  */
 #include <user/server.h>
 #include <idl.h>
+#include <user/blk.h>
 #include "ata.h"
 
 #define IDE_CHANNELS    2
@@ -27,11 +28,7 @@
 #define IDE_MAX_SECTORS (4u * 1024 * 1024 / ATA_SECTOR_SIZE) /* one page window */
 
 struct ide_request {
-    cid_t from;
-    uint32_t type; /* BLK_READ_MSG, BLK_WRITE_MSG or BLK_FLUSH_MSG */
-    bool orphan;   /* the client went away: no reply, just free the pages */
-    uint64_t addr; /* the caller's pages (len 0: none) */
-    uint64_t len;
+    struct blk_pending req; /* who asked, for what, with which pages */
     struct ata_xfer xfer;
 };
 
@@ -73,7 +70,7 @@ static uint64_t ide_timeout_ms(const struct ide_request *r) {
 
 /* Push the running step's deadline out; arm the timer if it is not. */
 static void ide_arm(struct ide_channel *ch, uint64_t ms) {
-    ch->deadline = ata_deadline(ms);
+    ch->deadline = tsc_deadline(ms);
     if (ch->timer_armed)
         return;
     error_t err = kernel_timer_set(CID_KERNEL, ch->timer_ch, ms * 1000000, 0);
@@ -82,34 +79,9 @@ static void ide_arm(struct ide_channel *ch, uint64_t ms) {
     ch->timer_armed = err == OK;
 }
 
-/* Send r's reply: its pages back, or an error (the pages freed). */
-static void ide_reply(struct ide_request *r, error_t err) {
-    struct message m;
-    if (r->orphan || err) {
-        if (r->len)
-            ipc_free_pages(r->addr, r->len);
-        if (r->orphan)
-            return;
-        idl_error_reply(&m, r->type, err);
-    } else if (r->type == BLK_READ_MSG) {
-        blk_read_reply(&m, r->addr, r->len);
-    } else if (r->type == BLK_WRITE_MSG) {
-        blk_write_reply(&m, r->addr, r->len);
-    } else {
-        blk_flush_reply(&m);
-    }
-    err = server_reply(r->from, &m);
-    if (err == ERR_NO_MEMORY || err == ERR_NOT_ACCEPTED) {
-        /* The pages could not be mapped at the client (server_reply has
-         * freed them): tell it rather than leave it waiting forever. */
-        idl_error_reply(&m, r->type, err);
-        server_reply(r->from, &m);
-    }
-}
-
 /* The head request is over: reply and drop it from the queue. */
 static void ide_finish(struct ide_channel *ch, error_t err) {
-    ide_reply(&ch->q[ch->head], err);
+    blk_reply(&ch->q[ch->head].req, err);
     ch->head = (ch->head + 1) % IDE_QUEUE_MAX;
     ch->count--;
     ch->running = false;
@@ -129,7 +101,7 @@ static void ide_recover(struct ide_channel *ch, error_t err) {
 static void ide_kick(struct ide_channel *ch) {
     while (!ch->running && ch->count > 0) {
         struct ide_request *r = &ch->q[ch->head];
-        if (r->orphan) {
+        if (r->req.orphan) {
             ide_finish(ch, ERR_ABORTED);
             continue;
         }
@@ -187,12 +159,12 @@ static void ide_timer(struct ide_channel *ch) {
     ch->timer_armed = false;
     if (!ch->running)
         return;
-    if (ata_past(ch->deadline)) {
+    if (tsc_past(ch->deadline)) {
         ide_timeout(ch);
         return;
     }
     uint64_t deadline = ch->deadline; /* not extended: just waited for */
-    ide_arm(ch, ata_ms_left(deadline));
+    ide_arm(ch, tsc_ms_left(deadline));
     ch->deadline = deadline;
 }
 
@@ -230,10 +202,7 @@ static error_t ide_submit(struct ide *d, cid_t from, uint32_t type, uint32_t uni
                      : type == BLK_WRITE_MSG ? ATA_OP_WRITE
                                              : ATA_OP_FLUSH;
     *r = (struct ide_request){
-        .from = from,
-        .type = type,
-        .addr = addr,
-        .len = len,
+        .req = {.from = from, .type = type, .addr = addr, .len = len},
         .xfer = {.dev = dev, .op = op, .lba = lba, .count = count, .buf = (uint8_t *) addr},
     };
     ide_kick(ch);
@@ -298,8 +267,8 @@ static void ide_closed(struct server *s, cid_t from) {
         struct ide_channel *ch = &d->chan[i];
         for (size_t k = 0; k < ch->count; k++) {
             struct ide_request *r = &ch->q[(ch->head + k) % IDE_QUEUE_MAX];
-            if (r->from == from)
-                r->orphan = true;
+            if (r->req.from == from)
+                r->req.orphan = true;
         }
     }
 }
@@ -356,7 +325,6 @@ int main(void) {
         printf("ide: cannot start the server: %s\n", err_name(err));
         return 1;
     }
-    ata_set_tsc_hz(tsc_hz());
     for (int i = 0; i < IDE_CHANNELS; i++) {
         err = ide_channel_init(d, &d->chan[i]);
         if (err)

@@ -384,15 +384,17 @@ static bool retry(struct tcpip *t, struct client *c, bool timed_out) {
     return false;
 }
 
-/* Park the call in req for c: IDL_DEFER_REPLY, or an error if c has one
- * parked already (a client sends one call at a time; this is a bug there). */
-static error_t park(struct client *c, const struct pending *p) {
+/* The client from, with no call parked: ERR_IN_USE if it has one (a
+ * channel carries one call at a time, so that is a bug in the client),
+ * ERR_NO_RESOURCES when the client table is full. */
+static error_t idle_client(struct tcpip *t, cid_t from, struct client **out) {
+    struct client *c = client_of(t, from, true);
     if (!c)
         return ERR_NO_RESOURCES;
     if (c->p.kind != P_NONE)
         return ERR_IN_USE;
-    c->p = *p;
-    return IDL_DEFER_REPLY;
+    *out = c;
+    return OK;
 }
 
 /* ---- the event loop's steps ------------------------------------------------------- */
@@ -556,11 +558,10 @@ static error_t h_ping(void *ctx, cid_t from, uint32_t ip, uint32_t seq, uint32_t
     struct tcpip *t = ctx;
     if (len > 1472 || timeout_ms == 0 || timeout_ms > 60000)
         return ERR_INVALID_ARG;
-    struct client *c = client_of(t, from, true);
-    if (!c)
-        return ERR_NO_RESOURCES;
-    if (c->p.kind != P_NONE)
-        return ERR_IN_USE;
+    struct client *c;
+    error_t err = idle_client(t, from, &c);
+    if (err)
+        return err;
     struct pending p = {
         .kind = P_PING,
         .type = TCPIP_PING_MSG,
@@ -569,12 +570,11 @@ static error_t h_ping(void *ctx, cid_t from, uint32_t ip, uint32_t seq, uint32_t
         .start_ns = clock_ns(),
         .deadline = now_ms() + timeout_ms,
     };
-    error_t err = net_ping(t->net, ip, p.ping_id, p.ping_seq, len);
-    if (err)
+    if ((err = net_ping(t->net, ip, p.ping_id, p.ping_seq, len)))
         return err;
-    err = park(c, &p);
+    c->p = p;
     settle(t);
-    return err;
+    return IDL_DEFER_REPLY;
 }
 
 static error_t h_arp(void *ctx, cid_t from, uint32_t index, uint32_t *next, uint32_t *ip,
@@ -651,11 +651,10 @@ static error_t h_listen(void *ctx, cid_t from, uint32_t port, uint32_t backlog, 
 
 /* Try a call now; park it (unless TCPIP_NONBLOCK) if it would block. */
 static error_t try_or_park(struct tcpip *t, cid_t from, uint32_t flags, struct pending *p) {
-    struct client *c = client_of(t, from, true);
-    if (!c)
-        return ERR_NO_RESOURCES;
-    if (c->p.kind != P_NONE)
-        return ERR_IN_USE;
+    struct client *c;
+    error_t err = idle_client(t, from, &c);
+    if (err)
+        return err;
     c->p = *p;
     if (retry(t, c, false)) {
         settle(t);
@@ -683,11 +682,10 @@ static error_t h_connect(void *ctx, cid_t from, uint32_t ip, uint32_t port, uint
     struct tcpip *t = ctx;
     if (port == 0 || port > 65535 || ip == 0)
         return ERR_INVALID_ARG;
-    struct client *c = client_of(t, from, true);
-    if (!c)
-        return ERR_NO_RESOURCES;
-    if (c->p.kind != P_NONE)
-        return ERR_IN_USE;
+    struct client *c;
+    error_t err = idle_client(t, from, &c); /* before a socket exists */
+    if (err)
+        return err;
     int r = adopt(t, from, tcp_connect(t->net, ip, (uint16_t) port));
     if (r < 0)
         return r;
@@ -812,14 +810,12 @@ static error_t h_watch(void *ctx, cid_t from, uint32_t sock, uint32_t events) {
 static error_t h_wait(void *ctx, cid_t from, uint32_t timeout_ms, uint32_t *count, void *events,
                       size_t *events_len) {
     struct tcpip *t = ctx;
-    struct pending p = {.kind = P_WAIT, .type = TCPIP_WAIT_MSG,
-                        .deadline = now_ms() + (timeout_ms ? timeout_ms : 0)};
-    struct client *c = client_of(t, from, true);
-    if (!c)
-        return ERR_NO_RESOURCES;
-    if (c->p.kind != P_NONE)
-        return ERR_IN_USE;
-    c->p = p;
+    struct client *c;
+    error_t err = idle_client(t, from, &c);
+    if (err)
+        return err;
+    c->p = (struct pending){.kind = P_WAIT, .type = TCPIP_WAIT_MSG,
+                            .deadline = now_ms() + timeout_ms};
     retry(t, c, timeout_ms == 0);
     settle(t);
     return IDL_DEFER_REPLY;
