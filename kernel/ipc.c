@@ -87,6 +87,8 @@ static error_t deliver(struct sender *s, struct thread *t) {
                 PTE_WRITE | PTE_NX);
         dst->page_addr = window;
     }
+    if (t->awaiting_request)
+        t->serving = msg_type(dst);
     if (sp)
         sp->sent++;
     rp->received++;
@@ -103,6 +105,8 @@ static void build_notification(struct thread *t, struct channel *c) {
     m->page_addr = m->page_len = 0;
     c->pending = 0;
     list_remove(&c->notified_node);
+    if (t->awaiting_request)
+        t->serving = MSG_NOTIFICATION;
     trace_message(TRACE_NOTIFY, &kernel_process, t->proc, c, m);
 }
 
@@ -259,6 +263,9 @@ static inline void ipc_fastpath(struct thread *cur, cid_t cid) {
     struct message *dst = &r->info->ipc;
     copy_message(dst, m);
     dst->from = peer->cid;
+    if (r->awaiting_request)
+        r->serving = msg_type(m);
+    cur->awaiting_request = false;
     list_remove(&r->wait_node);
     cur->state = THREAD_RECV;
     cur->wait_root = myroot;
@@ -278,6 +285,7 @@ static error_t __attribute__((noinline)) ipc_slowpath(struct thread *cur, cid_t 
     struct channel *ch = channel_get(cur->proc, cid);
     if (!ch)
         return ERR_INVALID_CID;
+    cur->awaiting_request = !(flags & IPC_SEND); /* a server asks for its next request */
     if (flags & IPC_SEND) {
         struct channel *peer = ch->peer;
         bool final = false;

@@ -115,6 +115,22 @@ static error_t k_destroy_process(void *ctx, cid_t from UNUSED, int32_t pid) {
     return OK;
 }
 
+/* The supervisor's test hook: p ends as if its first thread had faulted
+ * where it stands (in a system call, or wherever it was interrupted). */
+static error_t k_inject_fault(void *ctx, cid_t from UNUSED, int32_t pid) {
+    struct kcall *k = ctx;
+    if (!is_admin(k))
+        return ERR_NOT_PERMITTED;
+    struct process *p = process_find(pid);
+    if (!p || p->state != PROC_ALIVE || list_is_empty(&p->threads))
+        return ERR_NOT_FOUND;
+    if (p == k->proc || !p->pager)
+        return ERR_NOT_PERMITTED; /* memmgr and the kernel have no supervisor */
+    struct thread *t = container_of(p->threads.next, struct thread, proc_node);
+    process_exit(p, EXIT_INJECTED, 0, thread_user_ip(t), 0);
+    return OK;
+}
+
 static error_t k_give_channel(void *ctx, cid_t from UNUSED, int32_t pid, cid_t ch, int32_t *cid) {
     struct kcall *k = ctx;
     struct process *p;
@@ -547,6 +563,7 @@ static const struct kernel_server_ops kserver_ops = {
     .stats = k_stats,
     .shutdown = k_shutdown,
     .reclaim = k_reclaim,
+    .inject_fault = k_inject_fault,
 };
 
 error_t kserver_call(struct thread *cur, struct channel *ch, struct channel *kch) {

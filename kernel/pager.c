@@ -109,7 +109,7 @@ void pager_cancel(struct process *p) {
 void pager_report_exit(struct process *p, uint32_t cause, int32_t code, uint64_t ip,
                        uint64_t addr) {
     pager_cancel(p);
-    pager_exited_build(&p->pager_msg, p->pid, cause, code, ip, addr);
+    pager_exited_build(&p->pager_msg, p->pid, cause, code, ip, addr, process_serving(p));
     if (p->pager)
         ipc_kernel_send(p->pager, &p->pager_msg);
 }

@@ -214,6 +214,32 @@ static void stop_process(struct process *p) {
     }
 }
 
+/* The user instruction pointer of a thread that is not running, from the
+ * frame at the top of its kernel stack: an interrupt frame (ends with the
+ * user SS) or the syscall frame (user rsp, rip, rflags, rbp). */
+uint64_t thread_user_ip(const struct thread *t) {
+    const uint64_t *top = (const uint64_t *) t->arch.stack_top;
+    if (t->state == THREAD_PAGER)
+        return t->fault_ip;
+    return top[-1] == GDT_USER_DATA ? top[-5] : top[-2];
+}
+
+/* The type of the message p's ending thread was handling (0: none). The
+ * ending thread is the current one if it is p's (a fault, an exit), else
+ * the first faulting one (the pager refused), else p's first thread. */
+uint32_t process_serving(struct process *p) {
+    struct thread *t = NULL;
+    if (current && current->proc == p)
+        t = current;
+    else if (!list_is_empty(&p->fault_queue))
+        t = container_of(p->fault_queue.next, struct thread, wait_node);
+    else if (!list_is_empty(&p->threads))
+        t = container_of(p->threads.next, struct thread, proc_node);
+    if (!t || (t->state == THREAD_RECV && t->awaiting_request))
+        return 0; /* waiting for its next message */
+    return t->serving;
+}
+
 void process_exit(struct process *p, uint32_t cause, int32_t code, uint64_t ip, uint64_t addr) {
     if (!p->pager)
         panic("process_exit: %s (pid %d) has no pager and died: cause %u code %d ip %p addr %p",

@@ -48,6 +48,8 @@ struct thread {
     vaddr_t fault_addr;
     uint32_t fault_code;
     uint64_t fault_ip;
+    bool awaiting_request;       /* its last ipc was a plain receive */
+    uint32_t serving;            /* type of the message that receive took */
 };
 
 STATIC_ASSERT(offsetof_(struct thread, wake_result) == THREAD_WAKE_RESULT);
@@ -137,7 +139,9 @@ struct process *process_create(const char *name);
 struct process *process_find(pid_t_ pid);
 struct process *process_next(pid_t_ pid);
 void process_exit(struct process *p, uint32_t cause, int32_t code, uint64_t ip, uint64_t addr);
+uint32_t process_serving(struct process *p);
 void process_destroy(struct process *p, struct process *reclaimer);
+uint64_t thread_user_ip(const struct thread *t);
 struct thread *thread_create(struct process *p, vaddr_t entry, vaddr_t stack, uint64_t arg,
                              error_t *err);
 struct thread *thread_find(tid_t tid);

@@ -95,6 +95,14 @@ struct initfs_file {
 #define EXIT_FAULT  1 /* CPU exception in user mode (code = vector) */
 #define EXIT_KILLED 2 /* destroyed by memmgr or the shell */
 #define EXIT_PAGER  3 /* the pager refused a page fault */
+#define EXIT_INJECTED 4 /* kernel.inject_fault (memmgr.crash, shell `crash`) */
+#define EXIT_NONE   0xffffffffu /* memmgr.process_info: it never ended */
+
+/* memmgr.process_info states of a process under the supervisor. */
+#define PSTATE_RUNNING 0 /* alive */
+#define PSTATE_WAITING 1 /* ended; restarts when its backoff runs out */
+#define PSTATE_FAILED  2 /* ended too often in a row: not restarted */
+#define PSTATE_STOPPED 3 /* ended and its policy says stay down, or stopped */
 
 /* pager.fill fault bits (the x86 page-fault error code). */
 #define FAULT_PRESENT (1u << 0)

@@ -95,18 +95,20 @@ static uint32_t disk_now(void *ctx) {
     return t > FAT_EPOCH ? (uint32_t) (t - FAT_EPOCH) : 0;
 }
 
-/* Whether a disk driver is still running (and so may register "blk"). */
+/* Whether a disk driver is still running or about to be restarted by the
+ * supervisor (and so may register "blk"). */
 static bool blk_driver_running(void) {
     int32_t pid = 0, found;
     char name[32];
-    uint32_t restarts, cause;
+    uint32_t state, restarts, cause, msg;
     int32_t code;
     uint64_t started;
-    while (memmgr_process_info(CID_MEMMGR, pid, &found, name, &restarts, &cause, &code,
-                               &started) == OK && found >= pid) {
+    while (memmgr_process_info(CID_MEMMGR, pid, &found, name, &state, &restarts, &cause, &code,
+                               &msg, &started) == OK && found >= pid) {
         name[sizeof(name) - 1] = '\0';
         for (size_t i = 0; i < ARRAY_SIZE(blk_drivers); i++)
-            if (!strcmp(name, blk_drivers[i]))
+            if (!strcmp(name, blk_drivers[i])
+                && (state == PSTATE_RUNNING || state == PSTATE_WAITING))
                 return true;
         pid = found + 1;
     }

@@ -310,7 +310,7 @@ static const char *cause_name(uint32_t cause) {
 }
 
 static error_t pager_exited_h(void *ctx, cid_t from, int32_t pid, uint32_t cause, int32_t code,
-                              uint64_t ip, uint64_t addr) {
+                              uint64_t ip, uint64_t addr, uint32_t msg) {
     struct proc *p = live(proc_by_pager(from));
     if (!p || p->pid != pid)
         return ERR_NOT_FOUND;
@@ -421,8 +421,8 @@ static error_t m_free_pages(void *ctx, cid_t from, uint64_t addr, uint64_t len) 
 }
 
 static error_t m_process_info(void *ctx, cid_t from, int32_t pid, int32_t *out_pid, char *name,
-                              uint32_t *restarts, uint32_t *last_cause, int32_t *last_code,
-                              uint64_t *started_ns) {
+                              uint32_t *state, uint32_t *restarts, uint32_t *last_cause,
+                              int32_t *last_code, uint32_t *last_msg, uint64_t *started_ns) {
     struct proc *best = NULL;
     for (int i = 0; i < MAX_PROCESSES; i++)
         if (live(&procs[i]) && procs[i].pid >= pid && (!best || procs[i].pid < best->pid))
@@ -431,6 +431,8 @@ static error_t m_process_info(void *ctx, cid_t from, int32_t pid, int32_t *out_p
         return ERR_NOT_FOUND;
     *out_pid = best->pid;
     strcpy_safe(name, best->name, 32);
+    *state = PSTATE_RUNNING;
+    *last_msg = 0;
     *restarts = 0;
     *last_cause = best->exit_cause;
     *last_code = best->exit_code;

@@ -436,6 +436,20 @@ return {
         },
       },
     },
+    [0x0118] = {
+      name = "kernel.inject_fault", kind = "call", iface = 1, method = 24,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_PERMITTED" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "pid", kind = "int", type = "i32", offset = 0, size = 4, signed = true },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
     -- pager (interfaces/pager.idl)
     [0x0201] = {
       name = "pager.fill", kind = "call", iface = 2, method = 1,
@@ -460,13 +474,14 @@ return {
     [0x0202] = {
       name = "pager.exited", kind = "oneway", iface = 2, method = 2,
       request = {
-        size = 32, flags = {},
+        size = 40, flags = {},
         fields = {
           { name = "pid", kind = "int", type = "i32", offset = 0, size = 4, signed = true },
           { name = "cause", kind = "int", type = "u32", offset = 4, size = 4, signed = false },
           { name = "code", kind = "int", type = "i32", offset = 8, size = 4, signed = true },
           { name = "ip", kind = "int", type = "u64", offset = 16, size = 8, signed = false },
           { name = "addr", kind = "int", type = "u64", offset = 24, size = 8, signed = false },
+          { name = "msg", kind = "int", type = "u32", offset = 32, size = 4, signed = false },
         },
       },
     },
@@ -569,7 +584,7 @@ return {
     },
     [0x0403] = {
       name = "memmgr.kill", kind = "call", iface = 4, method = 3,
-      errors = { "ERR_NOT_FOUND", "ERR_NOT_PERMITTED" },
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_PERMITTED", "ERR_INVALID_ARG" },
       request = {
         size = 4, flags = {},
         fields = {
@@ -622,14 +637,16 @@ return {
         },
       },
       reply = {
-        size = 56, flags = {},
+        size = 64, flags = {},
         fields = {
           { name = "pid", kind = "int", type = "i32", offset = 0, size = 4, signed = true },
           { name = "name", kind = "string", type = "string[32]", offset = 4, size = 32, n = 32 },
-          { name = "restarts", kind = "int", type = "u32", offset = 36, size = 4, signed = false },
-          { name = "last_cause", kind = "int", type = "u32", offset = 40, size = 4, signed = false },
-          { name = "last_code", kind = "int", type = "i32", offset = 44, size = 4, signed = true },
-          { name = "started_ns", kind = "int", type = "u64", offset = 48, size = 8, signed = false },
+          { name = "state", kind = "int", type = "u32", offset = 36, size = 4, signed = false },
+          { name = "restarts", kind = "int", type = "u32", offset = 40, size = 4, signed = false },
+          { name = "last_cause", kind = "int", type = "u32", offset = 44, size = 4, signed = false },
+          { name = "last_code", kind = "int", type = "i32", offset = 48, size = 4, signed = true },
+          { name = "last_msg", kind = "int", type = "u32", offset = 52, size = 4, signed = false },
+          { name = "started_ns", kind = "int", type = "u64", offset = 56, size = 8, signed = false },
         },
       },
     },
@@ -667,6 +684,34 @@ return {
         size = 4, flags = {},
         fields = {
           { name = "code", kind = "int", type = "u32", offset = 0, size = 4, signed = false },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x040a] = {
+      name = "memmgr.crash", kind = "call", iface = 4, method = 10,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_PERMITTED", "ERR_INVALID_ARG" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "pid", kind = "int", type = "i32", offset = 0, size = 4, signed = true },
+        },
+      },
+      reply = {
+        size = 0, flags = {},
+        fields = {},
+      },
+    },
+    [0x040b] = {
+      name = "memmgr.stop", kind = "call", iface = 4, method = 11,
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_PERMITTED", "ERR_INVALID_ARG" },
+      request = {
+        size = 4, flags = {},
+        fields = {
+          { name = "pid", kind = "int", type = "i32", offset = 0, size = 4, signed = true },
         },
       },
       reply = {
