@@ -364,7 +364,7 @@ int main(void) {
     if (dev.ch == ERR_NOT_FOUND) {
         printf("fat: nothing to serve: %s (no disk driver found a disk)\n",
                err_name(ERR_NOT_FOUND));
-        return 1;
+        return 0; /* not a failure: the supervisor leaves it down */
     }
     if (dev.ch < 0) {
         printf("fat: no block device service: %s\n", err_name(dev.ch));

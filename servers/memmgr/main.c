@@ -31,8 +31,11 @@ static bool dispatch(struct server *s, const struct message *m, struct message *
            || memmgr_dispatch(&memmgr_ops, s, m, reply);
 }
 
-/* The kernel's page pool runs low: give it a MiB. */
+/* The kernel's page pool runs low: give it a MiB. Or the supervisor's
+ * timer: a restart is due. */
 static void notified(struct server *s, cid_t from, notification_t bits) {
+    if (bits & NOTIFY_TIMER)
+        supervisor_timer(from);
     if (from == CID_KERNEL_EVENTS && (bits & NOTIFY_POOL_LOW)) {
         error_t err = pages_donate(256);
         if (err)
@@ -128,6 +131,7 @@ int main(void) {
     if (server_init(&server, NULL) != OK || server_watch(&server, CID_KERNEL_EVENTS) != OK)
         panic_user("cannot open the main channel");
     memmgr_main = server.main;
+    supervisor_init(&server);
     printf("memmgr: %lu MiB free, %d programs in the manifest\n",
            pages_free_count() / 256, num_programs);
     start_programs();

@@ -3,7 +3,11 @@
  * "manifest"): one program per line with when it starts and exactly which
  * rights it gets. Nothing that is not written here is granted.
  *
- *   name  boot|manual  [io=BASE:LEN,...] [irq=N,...] [mmio=BASE:LEN,...] [dma] [ctl]
+ *   name  boot|manual  [restart=always|on-failure|never]
+ *         [io=BASE:LEN,...] [irq=N,...] [mmio=BASE:LEN,...] [dma] [ctl]
+ *
+ * The restart policy is on-failure for boot programs and never for manual
+ * ones unless the line says otherwise (supervisor.c).
  */
 #include "memmgr.h"
 
@@ -34,7 +38,13 @@ static bool parse_ranges(const char *s, uint64_t *base, uint64_t *len) {
 
 static bool parse_token(struct program *p, const char *tok) {
     uint64_t base[4] = {0}, len[4] = {0};
-    if (!strcmp(tok, "dma")) {
+    if (!strcmp(tok, "restart=always")) {
+        p->restart = RESTART_ALWAYS;
+    } else if (!strcmp(tok, "restart=on-failure")) {
+        p->restart = RESTART_ON_FAILURE;
+    } else if (!strcmp(tok, "restart=never")) {
+        p->restart = RESTART_NEVER;
+    } else if (!strcmp(tok, "dma")) {
         p->krights |= KRIGHT_DMA;
     } else if (!strcmp(tok, "ctl")) {
         p->mrights |= MRIGHT_CTL;
@@ -88,6 +98,7 @@ static bool parse_line(char *line, struct program *p) {
     else if (strcmp(tok[1], "manual"))
         return false;
     p->krights = KRIGHT_CONSOLE;
+    p->restart = p->boot ? RESTART_ON_FAILURE : RESTART_NEVER;
     for (int i = 2; i < n; i++)
         if (!parse_token(p, tok[i]))
             return false;

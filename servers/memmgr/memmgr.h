@@ -16,7 +16,14 @@
 #define MAX_SEGMENTS  8
 
 /* Manifest rights beyond the kernel's (manifest.c). */
-#define MRIGHT_CTL (1u << 0) /* memmgr.spawn / wait / kill */
+#define MRIGHT_CTL (1u << 0) /* memmgr.spawn / wait / kill / crash / stop */
+
+/* Restart policies of the manifest (restart=...). */
+enum restart_policy {
+    RESTART_NEVER,      /* manual programs by default */
+    RESTART_ON_FAILURE, /* boot programs by default: any end but exit code 0 */
+    RESTART_ALWAYS,
+};
 
 /* One line of the boot manifest. */
 struct program {
@@ -27,6 +34,7 @@ struct program {
     uint16_t io_base[4], io_len[4];
     uint64_t mmio_base[4], mmio_len[4];
     uint32_t mrights;          /* MRIGHT_* */
+    enum restart_policy restart;
 };
 
 struct segment {
@@ -48,8 +56,17 @@ struct proc {
     cid_t client_cid;          /* our end of its CID_MEMMGR channel */
     uint64_t started_ns;
     bool exited;
-    uint32_t exit_cause;
+    uint32_t exit_cause;       /* EXIT_*, EXIT_NONE while it never ended */
     int32_t exit_code;
+    uint32_t exit_msg;         /* the request it was handling then (0: none) */
+    /* The supervisor's record (supervisor.c); it outlives each instance. */
+    bool supervised;           /* this slot is the program's one instance */
+    bool stopping;             /* memmgr.stop: do not restart */
+    uint32_t pstate;           /* PSTATE_* */
+    uint32_t restarts;
+    uint32_t recent_ends;      /* ends since loop_start */
+    uint64_t loop_start_ns;
+    uint64_t restart_at_ns;
 };
 
 /* pages.c */
@@ -74,6 +91,7 @@ extern int num_programs;
 const uint8_t *initfs_lookup(const char *name, uint64_t *size);
 
 /* proc.c */
+extern struct proc procs[MAX_PROCESSES];
 error_t proc_spawn(const char *name, const char *args, int32_t *pid);
 struct proc *proc_by_pid(int32_t pid);
 struct proc *proc_by_client(cid_t from);
@@ -83,6 +101,14 @@ extern const struct memmgr_server_ops memmgr_ops;
 void proc_exited_hooks(struct proc *p);
 void proc_channel_closed(cid_t from);
 extern cid_t memmgr_main;
+
+/* supervisor.c */
+void supervisor_init(struct server *s);
+void supervisor_ended(struct proc *p, uint64_t ip, uint64_t addr);
+void supervisor_timer(cid_t from);
+struct proc *supervisor_instance(const struct program *prog);
+error_t proc_respawn(struct proc *p);
+const char *exit_cause_name(uint32_t cause);
 
 /* ns.c */
 extern const struct ns_server_ops ns_ops;

@@ -1,8 +1,9 @@
 /*
  * Processes: loading a program (its ELF stays in the initfs; pages are
  * filled on demand by pager.fill), the pager itself, and what happens when
- * a process ends (pager.exited): destroy it, take its pages back, answer
- * memmgr.wait callers and tell the name service.
+ * a process ends (pager.exited, memmgr.kill): destroy it, take its pages
+ * back, answer memmgr.wait callers, tell the name service, and hand it to
+ * the supervisor (supervisor.c), which may start it again.
  */
 #include "memmgr.h"
 
@@ -25,7 +26,7 @@ struct elf64_phdr {
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
-static struct proc procs[MAX_PROCESSES];
+struct proc procs[MAX_PROCESSES];
 static struct {
     cid_t from;
     int32_t pid;
@@ -65,24 +66,26 @@ void proc_channel_closed(cid_t from) {
     }
 }
 
-/* A free slot, else the slot of the longest-dead process nobody waited for. */
+/* A free slot, else the slot of a dead unsupervised process nobody waited
+ * for. */
 static struct proc *proc_alloc(void) {
     struct proc *p = NULL;
     for (int i = 0; i < MAX_PROCESSES && !p; i++)
         if (!procs[i].used)
             p = &procs[i];
     for (int i = 0; i < MAX_PROCESSES && !p; i++)
-        if (procs[i].exited)
+        if (procs[i].exited && !procs[i].supervised)
             p = &procs[i];
     if (p) {
         memset(p, 0, sizeof(*p));
         p->used = true;
+        p->exit_cause = EXIT_NONE;
     }
     return p;
 }
 
 static struct proc *live(struct proc *p) {
-    return p && !p->exited ? p : NULL;
+    return p && p->used && !p->exited ? p : NULL;
 }
 
 /* Check the ELF and record its loadable segments. */
@@ -180,42 +183,76 @@ static error_t give_channels(struct spawn_ctx *c) {
     return OK;
 }
 
-error_t proc_spawn(const char *name, const char *args, int32_t *pid) {
-    const struct program *prog = program_find(name);
-    if (!prog)
-        return ERR_NOT_FOUND;
-    struct proc *p = proc_alloc();
-    if (!p)
-        return ERR_NO_RESOURCES;
+/* Start a new instance of p's program in slot p (p->program, name and
+ * args set). On failure the slot holds no process (exited). */
+static error_t start_instance(struct proc *p) {
     struct spawn_ctx c = {.p = p};
-    strcpy_safe(p->name, name, sizeof(p->name));
-    strcpy_safe(p->args, args, sizeof(p->args));
-    p->program = prog;
-    p->image = initfs_lookup(name, &p->image_size);
+    p->num_segs = 0;
+    p->pager_cid = p->client_cid = 0;
+    p->exited = true; /* until it runs */
+    p->stopping = false;
+    p->image = initfs_lookup(p->name, &p->image_size);
     error_t err = p->image ? parse_elf(p, &c.entry) : ERR_NOT_FOUND;
     if (!err)
         err = open_pair(&p->pager_cid, &c.pager_theirs);
-    if (err) {
-        p->used = false;
+    if (err)
         return err;
-    }
     if ((err = kernel_retry(create_op, &c))) {
         sys_close(p->pager_cid);
         sys_close(c.pager_theirs);
-        p->used = false;
+        p->pager_cid = 0;
         return err;
     }
     p->pid = c.pid;
+    p->exited = false;
     sys_transfer(p->pager_cid, memmgr_main);
     p->started_ns = clock_ns();
     if ((err = give_channels(&c)) || (err = kernel_retry(thread_op, &c))) {
-        printf("memmgr: starting %s failed: %s\n", name, err_name(err));
+        printf("memmgr: starting %s failed: %s\n", p->name, err_name(err));
         kernel_destroy_process(CID_KERNEL, p->pid);
         proc_exited_hooks(p);
         return err;
     }
+    if (p->supervised)
+        p->pstate = PSTATE_RUNNING;
+    return OK;
+}
+
+/* Start program `name`. A supervised program has one instance: starting
+ * it while it runs is ERR_ALREADY_EXISTS; while it is down (waiting,
+ * given up or stopped) it starts at once with a fresh crash-loop count. */
+error_t proc_spawn(const char *name, const char *args, int32_t *pid) {
+    const struct program *prog = program_find(name);
+    if (!prog)
+        return ERR_NOT_FOUND;
+    struct proc *p = supervisor_instance(prog);
+    if (p && !p->exited)
+        return ERR_ALREADY_EXISTS;
+    bool fresh = !p;
+    if (fresh && !(p = proc_alloc()))
+        return ERR_NO_RESOURCES;
+    if (fresh) {
+        strcpy_safe(p->name, name, sizeof(p->name));
+        p->program = prog;
+        p->supervised = prog->restart != RESTART_NEVER;
+    }
+    p->recent_ends = 0;
+    strcpy_safe(p->args, args, sizeof(p->args));
+    error_t err = start_instance(p);
+    if (err) {
+        if (!p->supervised)
+            p->used = false;
+        else if (fresh)
+            p->pstate = PSTATE_FAILED;
+        return err;
+    }
     *pid = p->pid;
     return OK;
+}
+
+/* The supervisor starts the next instance of p (same program and args). */
+error_t proc_respawn(struct proc *p) {
+    return start_instance(p);
 }
 
 /* ---- the pager ----------------------------------------------------------- */
@@ -299,14 +336,10 @@ void proc_exited_hooks(struct proc *p) {
             memmgr_wait_reply(&m, p->exit_cause, p->exit_code);
             server_reply(waiters[i].from, &m);
             waiters[i].from = 0;
-            p->used = false; /* reported: forget it */
+            if (!p->supervised)
+                p->used = false; /* reported: forget it */
         }
     }
-}
-
-static const char *cause_name(uint32_t cause) {
-    static const char *names[] = {"exit", "fault", "killed", "pager refused"};
-    return cause < ARRAY_SIZE(names) ? names[cause] : "?";
 }
 
 static error_t pager_exited_h(void *ctx, cid_t from, int32_t pid, uint32_t cause, int32_t code,
@@ -314,13 +347,12 @@ static error_t pager_exited_h(void *ctx, cid_t from, int32_t pid, uint32_t cause
     struct proc *p = live(proc_by_pager(from));
     if (!p || p->pid != pid)
         return ERR_NOT_FOUND;
-    if (cause != EXIT_NORMAL || code != 0)
-        printf("memmgr: %s (pid %d) ended: %s, code %d, ip %p, addr %p\n", p->name, pid,
-               cause_name(cause), code, (void *) ip, (void *) addr);
     p->exit_cause = cause;
     p->exit_code = code;
+    p->exit_msg = msg;
     kernel_destroy_process(CID_KERNEL, pid);
     proc_exited_hooks(p);
+    supervisor_ended(p, ip, addr);
     return OK;
 }
 
@@ -368,7 +400,8 @@ static error_t m_wait(void *ctx, cid_t from, int32_t pid, uint32_t *cause, int32
     if (p->exited) {
         *cause = p->exit_cause;
         *code = p->exit_code;
-        p->used = false;
+        if (!p->supervised)
+            p->used = false;
         return OK;
     }
     for (int i = 0; i < MAX_WAITERS; i++) {
@@ -381,7 +414,8 @@ static error_t m_wait(void *ctx, cid_t from, int32_t pid, uint32_t *cause, int32
     return ERR_NO_RESOURCES;
 }
 
-static error_t m_kill(void *ctx, cid_t from, int32_t pid) {
+/* A live process other than the caller's, for kill, stop and crash. */
+static error_t ctl_target(cid_t from, int32_t pid, struct proc **out) {
     error_t err = need_ctl(from);
     if (err)
         return err;
@@ -390,12 +424,42 @@ static error_t m_kill(void *ctx, cid_t from, int32_t pid) {
         return ERR_NOT_FOUND;
     if (p == proc_by_client(from))
         return ERR_INVALID_ARG; /* use exit */
-    printf("memmgr: killing %s (pid %d)\n", p->name, pid);
+    *out = p;
+    return OK;
+}
+
+static error_t kill(struct proc *p, bool stop) {
+    printf("memmgr: %s %s (pid %d)\n", stop ? "stopping" : "killing", p->name, p->pid);
     p->exit_cause = EXIT_KILLED;
     p->exit_code = 0;
-    kernel_destroy_process(CID_KERNEL, pid);
+    p->exit_msg = 0;
+    p->stopping = stop;
+    kernel_destroy_process(CID_KERNEL, p->pid);
     proc_exited_hooks(p);
+    supervisor_ended(p, 0, 0);
     return OK;
+}
+
+static error_t m_kill(void *ctx, cid_t from, int32_t pid) {
+    struct proc *p;
+    error_t err = ctl_target(from, pid, &p);
+    return err ? err : kill(p, false);
+}
+
+static error_t m_stop(void *ctx, cid_t from, int32_t pid) {
+    struct proc *p;
+    error_t err = ctl_target(from, pid, &p);
+    return err ? err : kill(p, true);
+}
+
+/* The kernel ends it as a fault; pager.exited then reports it as usual. */
+static error_t m_crash(void *ctx, cid_t from, int32_t pid) {
+    struct proc *p;
+    error_t err = ctl_target(from, pid, &p);
+    if (err)
+        return err;
+    printf("memmgr: crashing %s (pid %d) on request\n", p->name, p->pid);
+    return kernel_inject_fault(CID_KERNEL, pid);
 }
 
 static error_t m_alloc_pages(void *ctx, cid_t from, uint64_t len, uint32_t flags,
@@ -424,18 +488,21 @@ static error_t m_process_info(void *ctx, cid_t from, int32_t pid, int32_t *out_p
                               uint32_t *state, uint32_t *restarts, uint32_t *last_cause,
                               int32_t *last_code, uint32_t *last_msg, uint64_t *started_ns) {
     struct proc *best = NULL;
-    for (int i = 0; i < MAX_PROCESSES; i++)
-        if (live(&procs[i]) && procs[i].pid >= pid && (!best || procs[i].pid < best->pid))
-            best = &procs[i];
+    for (int i = 0; i < MAX_PROCESSES; i++) {
+        struct proc *p = &procs[i];
+        if ((live(p) || (p->used && p->supervised)) && p->pid >= pid
+            && (!best || p->pid < best->pid))
+            best = p;
+    }
     if (!best)
         return ERR_NOT_FOUND;
     *out_pid = best->pid;
     strcpy_safe(name, best->name, 32);
-    *state = PSTATE_RUNNING;
-    *last_msg = 0;
-    *restarts = 0;
+    *state = best->exited ? (best->supervised ? best->pstate : PSTATE_STOPPED) : PSTATE_RUNNING;
+    *restarts = best->restarts;
     *last_cause = best->exit_cause;
     *last_code = best->exit_code;
+    *last_msg = best->exit_msg;
     *started_ns = best->started_ns;
     return OK;
 }
@@ -456,4 +523,6 @@ const struct memmgr_server_ops memmgr_ops = {
     .memory = m_memory,
     .args = m_args,
     .shutdown = m_shutdown,
+    .crash = m_crash,
+    .stop = m_stop,
 };

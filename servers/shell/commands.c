@@ -7,7 +7,8 @@
  * A handler returns OK, CMD_USAGE (shell_execute prints the usage line)
  * or an ERR_* code (printed as "NAME: ERR_X"); a failing command never
  * ends the shell.  Process and memory commands ask the kernel server
- * (process_info, stats, clock) and memmgr (spawn, wait, kill, memory).
+ * (process_info, stats, clock) and memmgr (spawn, wait, kill, stop, crash,
+ * process_info, memory).
  */
 #include "shell.h"
 
@@ -51,6 +52,55 @@ static const char *cmd_state_name(uint32_t state) {
     }
 }
 
+/* One row of memmgr.process_info: the supervisor's view. */
+struct cmd_sv {
+    int32_t pid;
+    char name[PROC_NAME_MAX];
+    uint32_t state, restarts, cause, msg;
+    int32_t code;
+    uint64_t started_ns;
+};
+
+#define CMD_MAX_PROCS 64
+
+/* Every process memmgr knows (live ones and supervised ones that are down),
+ * by pid. */
+static int cmd_sv_list(struct cmd_sv *rows, int max) {
+    int n = 0;
+    for (int32_t pid = 0; n < max; pid = rows[n++].pid + 1) {
+        struct cmd_sv *r = &rows[n];
+        if (memmgr_process_info(CID_MEMMGR, pid, &r->pid, r->name, &r->state, &r->restarts,
+                                &r->cause, &r->code, &r->msg, &r->started_ns) != OK
+            || r->pid < pid)
+            break;
+        r->name[PROC_NAME_MAX - 1] = '\0';
+    }
+    return n;
+}
+
+/* How a process last ended, in a few words: "page fault in fs.read". */
+static void cmd_end_text(const struct cmd_sv *r, char *buf, size_t size) {
+    switch (r->cause) {
+    case EXIT_NONE: snprintf(buf, size, "-"); return;
+    case EXIT_NORMAL: snprintf(buf, size, "exit %d", r->code); break;
+    case EXIT_FAULT: snprintf(buf, size, "fault (vector %d)", r->code); break;
+    case EXIT_PAGER: snprintf(buf, size, "page fault"); break;
+    case EXIT_KILLED: snprintf(buf, size, "killed"); break;
+    case EXIT_INJECTED: snprintf(buf, size, "crash (injected)"); break;
+    default: snprintf(buf, size, "cause %u", r->cause); break;
+    }
+    const char *msg = r->msg ? idl_msg_name(r->msg) : NULL;
+    if (msg) {
+        strcat_safe(buf, " in ", size);
+        strcat_safe(buf, msg, size);
+    }
+}
+
+static void cmd_print_duration(uint64_t ns) {
+    uint64_t s = ns / 1000000000;
+    shell_printf(" %4lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+}
+
 static error_t cmd_help(int argc, char **argv) {
     for (const struct command *c = cmd_table; c->name; c++)
         shell_printf("  %-20s %s\n", c->usage, c->help);
@@ -64,20 +114,85 @@ static error_t cmd_echo(int argc, char **argv) {
     return OK;
 }
 
+/* The kernel's live processes merged with memmgr's supervised ones that
+ * are down (they keep their last pid): state, uptime, restarts, last end. */
 static error_t cmd_ps(int argc, char **argv) {
+    static const char *const states[] = {[PSTATE_RUNNING] = "alive", [PSTATE_WAITING] = "restart",
+                                         [PSTATE_FAILED] = "failed", [PSTATE_STOPPED] = "stopped"};
+    static struct cmd_sv sv[CMD_MAX_PROCS];
     if (argc != 1)
         return CMD_USAGE;
-    shell_printf("%5s %-14s %-6s %7s %8s %6s %9s %9s %6s\n", "PID", "NAME", "STATE",
-                 "THREADS", "CHANNELS", "PAGES", "SENT", "RECV", "FAULTS");
+    int nsv = cmd_sv_list(sv, CMD_MAX_PROCS), i = 0;
+    uint64_t now = clock_ns();
+    shell_printf("%5s %-12s %-7s %7s %8s %6s %8s %8s  %s\n", "PID", "NAME", "STATE", "THREADS",
+                 "CHANNELS", "PAGES", "UPTIME", "RESTARTS", "LAST END");
     struct cmd_proc p;
+    error_t err = OK;
+    for (int32_t pid = 0; !err || i < nsv; pid = p.pid + 1) {
+        err = cmd_proc_info(pid, &p);
+        if (err && err != ERR_NOT_FOUND)
+            return err;
+        /* memmgr's rows up to this pid: those not alive are down */
+        for (; i < nsv && (err || sv[i].pid <= p.pid); i++) {
+            if (!err && sv[i].pid == p.pid)
+                break;
+            char end[64];
+            cmd_end_text(&sv[i], end, sizeof(end));
+            shell_printf("%5d %-12s %-7s %7s %8s %6s %8s %8u  %s\n", sv[i].pid, sv[i].name,
+                         sv[i].state < ARRAY_SIZE(states) ? states[sv[i].state] : "?", "-", "-",
+                         "-", "-", sv[i].restarts, end);
+        }
+        if (err)
+            break;
+        shell_printf("%5d %-12s %-7s %7u %8u %6lu", p.pid, p.name, cmd_state_name(p.state),
+                     p.threads, p.channels, p.pages);
+        if (i < nsv && sv[i].pid == p.pid) {
+            char end[64];
+            cmd_end_text(&sv[i], end, sizeof(end));
+            cmd_print_duration(now - sv[i].started_ns);
+            shell_printf(" %8u  %s\n", sv[i].restarts, end);
+            i++;
+        } else {
+            cmd_print_duration(now); /* memmgr: up since boot */
+            shell_printf(" %8s  %s\n", "-", "-");
+        }
+    }
+    return OK;
+}
+
+/* Per-process message counts (kernel.process_info) and the IPC paths. */
+static error_t cmd_stat_ipc(void) {
+    shell_printf("%5s %-12s %10s %10s %8s %8s\n", "PID", "NAME", "SENT", "RECEIVED", "FAULTS",
+                 "CHANNELS");
+    struct cmd_proc p;
+    uint64_t sent = 0, received = 0;
     for (int32_t pid = 0;; pid = p.pid + 1) {
         error_t err = cmd_proc_info(pid, &p);
+        if (err == ERR_NOT_FOUND)
+            break;
         if (err)
-            return err == ERR_NOT_FOUND ? OK : err;
-        shell_printf("%5d %-14s %-6s %7u %8u %6lu %9lu %9lu %6lu\n", p.pid, p.name,
-                     cmd_state_name(p.state), p.threads, p.channels, p.pages, p.sent,
-                     p.received, p.faults);
+            return err;
+        shell_printf("%5d %-12s %10lu %10lu %8lu %8u\n", p.pid, p.name, p.sent, p.received,
+                     p.faults, p.channels);
+        sent += p.sent;
+        received += p.received;
     }
+    uint32_t procs, procs_max, threads, threads_max, chans, chans_max, pool, pool_free;
+    uint64_t fast, slow;
+    error_t err = kernel_stats(CID_KERNEL, &procs, &procs_max, &threads, &threads_max, &chans,
+                               &chans_max, &pool, &pool_free, &fast, &slow);
+    if (err)
+        return err;
+    shell_printf("total: %lu sent, %lu received (by live processes); ipc calls: fastpath %lu, "
+                 "slowpath %lu\n", sent, received, fast, slow);
+    return OK;
+}
+
+/* `stat ipc` shows the IPC counters; any other `stat PATH` is the file's. */
+static error_t cmd_stat_any(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "ipc"))
+        return cmd_stat_ipc();
+    return cmd_stat(argc, argv);
 }
 
 static error_t cmd_uptime(int argc, char **argv) {
@@ -118,20 +233,34 @@ static error_t cmd_resolve_pid(const char *arg, int32_t *pid) {
     }
 }
 
-static error_t cmd_kill(int argc, char **argv) {
+/* kill, stop and crash: a memmgr call on one process named by pid or name. */
+static error_t cmd_on_process(int argc, char **argv, error_t (*call)(cid_t, int32_t),
+                              const char *done) {
     if (argc != 2)
         return CMD_USAGE;
     int32_t pid;
     error_t err = cmd_resolve_pid(argv[1], &pid);
     if (!err)
-        err = memmgr_kill(CID_MEMMGR, pid);
+        err = call(CID_MEMMGR, pid);
     if (!err)
-        shell_printf("killed pid %d\n", pid);
+        shell_printf("%s pid %d\n", done, pid);
     return err;
 }
 
+static error_t cmd_kill(int argc, char **argv) {
+    return cmd_on_process(argc, argv, memmgr_kill, "killed");
+}
+
+static error_t cmd_stop(int argc, char **argv) {
+    return cmd_on_process(argc, argv, memmgr_stop, "stopped");
+}
+
+static error_t cmd_crash(int argc, char **argv) {
+    return cmd_on_process(argc, argv, memmgr_crash, "crashed");
+}
+
 static const char *cmd_cause_name(uint32_t cause) {
-    static const char *const names[] = {"exit", "fault", "killed", "pager"};
+    static const char *const names[] = {"exit", "fault", "killed", "pager", "injected"};
     return cause < ARRAY_SIZE(names) ? names[cause] : "?";
 }
 
@@ -214,9 +343,11 @@ static error_t cmd_mem(int argc, char **argv) {
 static const struct command cmd_table[] = {
     {"help", "help", "list the commands", cmd_help},
     {"echo", "echo ARGS...", "print the arguments", cmd_echo},
-    {"ps", "ps", "list processes (kernel.process_info)", cmd_ps},
+    {"ps", "ps", "processes: state, uptime, restarts and how each last ended", cmd_ps},
     {"uptime", "uptime", "time since boot and kernel pool usage", cmd_uptime},
-    {"kill", "kill PID|NAME", "kill a process through memmgr", cmd_kill},
+    {"kill", "kill PID|NAME", "kill a process (its supervisor may restart it)", cmd_kill},
+    {"stop", "stop PID|NAME", "kill a process and keep it down (start starts it)", cmd_stop},
+    {"crash", "crash PID|NAME", "make a process fault now (tests the supervisor)", cmd_crash},
     {"run", "run NAME [ARGS...]", "start a program with arguments and wait for it", cmd_run},
     {"start", "start NAME [ARGS...]", "start a program and do not wait for it", cmd_start},
     {"ipcbench", "ipcbench", "run the IPC benchmark (same as run ipcbench)", cmd_ipcbench},
@@ -230,7 +361,8 @@ static const struct command cmd_table[] = {
     {"rm", "rm FILE...", "remove files", cmd_rm},
     {"mkdir", "mkdir DIR...", "make directories", cmd_mkdir},
     {"rmdir", "rmdir DIR...", "remove empty directories", cmd_rmdir},
-    {"stat", "stat PATH", "size, type, clusters and time of a file", cmd_stat},
+    {"stat", "stat PATH | stat ipc", "a file's size, type, clusters and time; or the "
+     "message counts of every process", cmd_stat_any},
     {"df", "df", "size and free space of the file system", cmd_df},
     {"sync", "sync", "write all cached data to the disk", cmd_sync},
     {"hexdump", "hexdump FILE [OFFSET [LEN]]", "show bytes of a file in hex", cmd_hexdump},

@@ -97,11 +97,11 @@ def check_region(t, label, path, unit, lba, count, seed):
 
 
 def restart(t, g):
-    """Kill the driver (its ports keep their last command lists, in pages
+    """Stop the driver (its ports keep their last command lists, in pages
     the kernel must now withhold) and start it again with an HBA reset:
     it takes both controllers over from the dead one."""
-    out = g.command("kill ahci")
-    t.check("ahci[restart]: the driver is killed", "killed pid" in out, out)
+    out = g.command("stop ahci")
+    t.check("ahci[restart]: the driver is killed", "stopped pid" in out, out)
     # 3 disks x (1 + 32 pages) + the CD-ROM's port page
     t.check("ahci[restart]: the kernel withholds its DMA-pinned pages",
             g.expect(r"\[kernel\] ahci \(pid \d+\): 100 DMA-pinned pages withheld", 10),

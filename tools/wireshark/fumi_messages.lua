@@ -550,7 +550,7 @@ return {
     -- memmgr (interfaces/memmgr.idl)
     [0x0401] = {
       name = "memmgr.spawn", kind = "call", iface = 4, method = 1,
-      errors = { "ERR_NOT_FOUND", "ERR_NO_RESOURCES", "ERR_NOT_PERMITTED" },
+      errors = { "ERR_NOT_FOUND", "ERR_NO_RESOURCES", "ERR_NOT_PERMITTED", "ERR_ALREADY_EXISTS" },
       request = {
         size = 160, flags = {},
         fields = {
