@@ -9,7 +9,9 @@ line has "trace":"on"), to show what tracing costs. fsbench measures the
 file system in QEMU, next to the host reading the same image with mtools.
 The HTTP benchmark loads Fumi's web server with wrk, and then the same
 files served by busybox httpd on Debian's Linux kernel in the same QEMU
-(tools/linuxref.py). --only runs some of them. Benchmarks are never
+(tools/linuxref.py). The recovery benchmark crashes each server under a
+light web load and times how long until the service is back
+(tests/recovery.py). --only runs some of them. Benchmarks are never
 pass/fail: only the JSON lines go to stdout, progress goes to stderr.
 """
 import argparse
@@ -30,11 +32,13 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import bochs  # noqa: E402
 import linuxref  # noqa: E402
+import recovery  # noqa: E402
 from guest import Guest, GuestError, free_port  # noqa: E402
 from mkdisk import PART_START, SECTOR, make_disk  # noqa: E402
 
 JSON_LINE = r"^\{\"bench\":.*\}$"
-BENCHES = ("ipc", "fs", "http")
+BENCHES = ("ipc", "fs", "http", "recovery")
+RECOVERY_ROUNDS = 3
 
 
 def emit(text, where, **extra):
@@ -241,6 +245,39 @@ def http_bench(build):
         shutil.rmtree(work)
 
 
+def recovery_bench(build):
+    """Seconds from `crash NAME` to the service restored, per server, the
+    median of RECOVERY_ROUNDS crashes, and the load's failed requests."""
+    work = tempfile.mkdtemp(prefix="fumi-bench-recovery-")
+    site = recovery.Site(build, work, "bench-recovery")
+    try:
+        site.g.wait_prompt(120)
+        load = recovery.Load(site.port, site.files["index.html"])
+        try:
+            for name in recovery.SERVERS:
+                times, failed = [], 0
+                for _ in range(RECOVERY_ROUNDS):
+                    t0 = time.monotonic()
+                    seconds, log = recovery.crash(site, name)
+                    if seconds is None:
+                        print("bench: %s did not come back:\n%s" % (name, log[-800:]),
+                              file=sys.stderr)
+                        return
+                    times.append(seconds)
+                    failed += load.failed_between(t0, t0 + seconds)
+                    time.sleep(1)
+                times.sort()
+                print(json.dumps({"bench": "recovery", "server": name, "rounds": len(times),
+                                  "median_s": round(times[len(times) // 2], 3),
+                                  "max_s": round(times[-1], 3), "failed_requests": failed,
+                                  "emulator": "qemu-tcg"}, separators=(",", ":")), flush=True)
+        finally:
+            load.stop()
+    finally:
+        site.close()
+        shutil.rmtree(work)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -267,6 +304,9 @@ def main():
              trace="on")
     if "http" in only:
         http_bench(args.build)
+    if "recovery" in only:
+        print("bench: recovery after a crash, per server, in QEMU (TCG)", file=sys.stderr)
+        recovery_bench(args.build)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@
  *
  * Arguments: port=N (default 80), root=PATH (default /www), idle=SECONDS
  * (default 10): how long a connection may sit between requests or in the
- * middle of one (then 408). A client that takes no byte of a response for
- * SEND_TIMEOUT_MS is dropped.
+ * middle of one (then 408), log=off: no access-log line per request. A
+ * client that takes no byte of a response for SEND_TIMEOUT_MS is dropped.
  */
 #include <user/server.h>
 #include <user/tcpip.h>
@@ -60,6 +60,7 @@ struct httpd {
     uint32_t port;
     char root[FS_PATH_MAX];
     uint64_t idle_ms;
+    bool quiet;               /* log=off */
     struct conn conns[MAX_CONNS];
     /* httpd.status */
     uint32_t open;
@@ -206,7 +207,8 @@ static void finish_response(struct httpd *h, struct conn *c) {
     char line[320];
     http_format_log(line, sizeof(line), c->peer, &c->parser->req, c->status, c->body_sent,
                     (int64_t) us);
-    printf("httpd: %s\n", line);
+    if (!h->quiet)
+        printf("httpd: %s\n", line);
     h->requests++;
     h->by_class[MIN(c->status / 100, 5)]++;
     conn_free_body(c);
@@ -487,6 +489,8 @@ static void parse_args(struct httpd *h, const char *args) {
             unsigned long v = strtoul_(a + 5, &e, 10);
             if (v >= 1 && v <= 3600 && e == end)
                 h->idle_ms = v * 1000;
+        } else if (end - a == 7 && !strncmp(a, "log=off", 7)) {
+            h->quiet = true;
         } else if (!strncmp(a, "root=", 5) && end - a - 5 < (long) sizeof(h->root)) {
             memcpy(h->root, a + 5, (size_t) (end - a - 5));
             h->root[end - a - 5] = '\0';
