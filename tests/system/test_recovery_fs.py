@@ -14,7 +14,9 @@ import shutil
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_fs import boot, content, fsck, make_disk, mread, mtools, power_off, wait_mounted  # noqa: E402,E501
+from guest import Guest  # noqa: E402
+from test_fs import (boot, content, fsck, make_disk, mread, mtools,  # noqa: E402
+                     power_off, wait_mounted)
 
 READER_FILES = [(21, 6000000, "r1.bin"), (22, 5000000, "sub/r2.bin"), (23, 7000000, "r3.bin"),
                 (24, 3333, "small.txt")]  # 18 MB: several times fat's 4 MiB cache
@@ -45,6 +47,13 @@ def host_files_intact(image, folder, specs):
             if mread(image, "/%s/%s" % (folder, rel)) != content(seed, size)]
 
 
+def fsck_clean(image):
+    """fsck.fat -n finds nothing: no error, no wrong FSInfo free count, no
+    FAT copies that differ, no dirty bit left set."""
+    code, report = fsck(image)
+    return code == 0 and not re.search(r"Free cluster summary|differ|Dirty bit", report), report
+
+
 def pid_of(g, name):
     """The pid `ps` shows for a live process called name, or None."""
     m = re.search(r"^\s*(\d+) %s\s+alive" % re.escape(name), g.command("ps"), re.M)
@@ -66,58 +75,78 @@ def restart(g, name, supervisor, pause=0.0):
     return out
 
 
-def test_fat_survives_ide_restart(t):
+def boot_on(t, name, image, driver):
+    """A guest whose disk is served by driver: ide (the PC's IDE channel)
+    or ahci (q35's SATA controller, where ide finds nothing and ends)."""
+    if driver == "ide":
+        return boot(t, name, image)
+    g = Guest(t.build, name, extra=["-M", "q35", "-drive", "file=%s,format=raw,if=ide" % image])
+    g.wait_prompt(60)
+    return g
+
+
+def driver_restart_case(t, driver):
+    """fstest reads while driver is killed and comes back."""
+    p = "%s restart: " % driver
     work = tempfile.mkdtemp(prefix="fumi-rec-")
     image = os.path.join(work, "disk.img")
     try:
         make_disk(image, 160)
         put_host_files(image, "host", READER_FILES)
-        g = boot(t, "rec-ide-restart", image)
+        g = boot_on(t, "rec-%s-restart" % driver, image, driver)
         try:
             wait_mounted(g)
             sup = supervised(g)
-            g.command("write /synced.txt written and synced before ide died")
+            g.command("write /synced.txt written and synced before the driver died")
             g.command("sync")
-            g.command("write /dirty.txt written but still in fat's cache when ide died")
+            g.command("write /dirty.txt written but still in fat's cache when the driver died")
             fat_pid = pid_of(g, "fat")
             start = g.mark()
             out = g.command("start fstest verify /host")
-            t.check("ide restart: the reader runs", "started fstest" in out, out)
+            t.check(p + "the reader runs", "started fstest" in out, out)
             time.sleep(2)  # it is reading now
-            out = restart(g, "ide", sup, pause=3)
-            t.check("ide restart: ide was killed while fstest read",
-                    "killed pid" in out and not re.search(r"fstest: \d+ passed", g.buf[start:]), out)
+            out = restart(g, driver, sup, pause=3)
+            t.check(p + "the driver was killed while fstest read",
+                    "killed pid" in out
+                    and not re.search(r"fstest: \d+ passed", g.buf[start:]), out)
             g.expect(r"fat: the disk driver went away", 30, start)
             g.expect(r"fat: the disk driver is back: disk 0 holds our volume", 60, start)
             done = g.expect(r"fstest: (\d+) passed, (\d+) failed", 600, start)
-            t.count_lines("ide restart: reader: ", "\n".join(
+            t.count_lines(p + "reader: ", "\n".join(
                 l[len("fstest: "):] for l in g.buf[start:done.end()].splitlines()
                 if l.startswith("fstest: ")))
-            t.check("ide restart: the reader read every byte right across the restart",
+            t.check(p + "the reader read every byte right across the restart",
                     done.group(2) == "0" and int(done.group(1)) > 0, done.group(0))
-            t.check("ide restart: fat did not restart (same pid)",
+            t.check(p + "fat did not restart (same pid)",
                     fat_pid is not None and pid_of(g, "fat") == fat_pid)
-            t.check("ide restart: a new ide serves", pid_of(g, "ide") is not None)
+            t.check(p + "a new driver serves", pid_of(g, driver) is not None)
             out = g.command("cat /synced.txt /dirty.txt")
-            t.check("ide restart: files written before are read back",
-                    "written and synced before ide died" in out
-                    and "still in fat's cache when ide died" in out, out)
+            t.check(p + "files written before are read back",
+                    "written and synced before the driver died" in out
+                    and "still in fat's cache when the driver died" in out, out)
             out = g.command("sync")
-            t.check("ide restart: sync writes the cache to the new driver", out.strip() == "",
-                    out)
+            t.check(p + "sync writes the cache to the new driver", out.strip() == "", out)
             power_off(g)
         finally:
             g.close()
-        t.check("ide restart: the dirty data reached the disk after the restart",
+        t.check(p + "the dirty data reached the disk after the restart",
                 mread(image, "/dirty.txt")
-                == b"written but still in fat's cache when ide died\n"
-                and mread(image, "/synced.txt") == b"written and synced before ide died\n")
+                == b"written but still in fat's cache when the driver died\n"
+                and mread(image, "/synced.txt") == b"written and synced before the driver died\n")
         bad = host_files_intact(image, "host", READER_FILES)
-        t.check("ide restart: the host's files are unchanged", not bad, ", ".join(bad))
-        code, report = fsck(image)
-        t.check("ide restart: fsck.fat -n finds the volume clean", code == 0, report[-1500:])
+        t.check(p + "the host's files are unchanged", not bad, ", ".join(bad))
+        ok, report = fsck_clean(image)
+        t.check(p + "fsck.fat -n finds the volume clean", ok, report[-1500:])
     finally:
         shutil.rmtree(work)
+
+
+def test_fat_survives_ide_restart(t):
+    driver_restart_case(t, "ide")
+
+
+def test_fat_survives_ahci_restart(t):
+    driver_restart_case(t, "ahci")
 
 
 def test_fat_restart_keeps_files(t):
@@ -138,9 +167,9 @@ def test_fat_restart_keeps_files(t):
             out = g.command("kill fat")
             t.check("fat restart: fat is killed", "killed pid" in out, out)
             if not sup:  # fat stays down until started: look at the disk now
-                code, report = fsck(image)
-                t.check("fat restart: after kill following sync, fsck.fat -n is clean",
-                        code == 0 and "Dirty bit" not in report, report[-1500:])
+                ok, report = fsck_clean(image)
+                t.check("fat restart: after kill following sync, fsck.fat -n is clean", ok,
+                        report[-1500:])
                 g.command("start fat")
             # The shell's channel is to the dead fat: cat must find the new one.
             out = g.command("cat /keep/a.txt", timeout=60)
@@ -169,8 +198,8 @@ def test_fat_restart_keeps_files(t):
                 and mread(image, "/keep/b.txt") == b"the second file\n"
                 and mread(image, "/keep/c.txt") == b"the first file\n"
                 and mread(image, "/keep/d.txt") == b"written after two restarts\n")
-        code, report = fsck(image)
-        t.check("fat restart: fsck.fat -n clean at the end", code == 0, report[-1500:])
+        ok, report = fsck_clean(image)
+        t.check("fat restart: fsck.fat -n clean at the end", ok, report[-1500:])
     finally:
         shutil.rmtree(work)
 
@@ -221,7 +250,7 @@ def test_ide_gone_then_back(t):
         t.check("ide gone: the cached write survived",
                 mread(image, "/warm.txt") == b"in the cache only while ide is away\n")
         t.check("ide gone: host file intact", not host_files_intact(image, "cold", cold))
-        code, report = fsck(image)
-        t.check("ide gone: fsck.fat -n clean", code == 0, report[-1500:])
+        ok, report = fsck_clean(image)
+        t.check("ide gone: fsck.fat -n clean", ok, report[-1500:])
     finally:
         shutil.rmtree(work)
