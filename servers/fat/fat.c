@@ -145,8 +145,10 @@ error_t fat_mount(const struct fat_disk *disk, unsigned cache_blocks, struct fat
     }
     if (err == OK)
         err = bpb_parse(fs, sec);
-    if (err == OK)
+    if (err == OK) {
+        memcpy(fs->boot, sec, FAT_SECTOR_SIZE);
         err = cache_init(fs, cache_blocks);
+    }
     if (err == OK)
         err = fsinfo_load(fs);
     free(sec);
@@ -157,6 +159,19 @@ error_t fat_mount(const struct fat_disk *disk, unsigned cache_blocks, struct fat
     }
     *out = fs;
     return OK;
+}
+
+error_t fat_same_volume(const struct fat_fs *fs, const struct fat_disk *disk) {
+    if (disk->sectors != fs->disk.sectors)
+        return ERR_NOT_FOUND;
+    uint8_t *sec = malloc(FAT_SECTOR_SIZE);
+    if (!sec)
+        return ERR_NO_MEMORY;
+    error_t err = disk->read(disk->ctx, fs->lba, 1, sec);
+    if (err == OK && memcmp(sec, fs->boot, FAT_SECTOR_SIZE) != 0)
+        err = ERR_NOT_FOUND;
+    free(sec);
+    return err;
 }
 
 /* Put the free count and next-free hint into the cached FSInfo sector. */

@@ -73,6 +73,14 @@ error_t fat_mount(const struct fat_disk *disk, unsigned cache_blocks, struct fat
  * struct fat_file of every file still open. */
 error_t fat_unmount(struct fat_fs *fs);
 
+/* Whether disk holds the volume fs has mounted: the same device size
+ * and, where the volume starts, the same boot sector byte for byte (BPB,
+ * volume serial number, label; fat never writes it). OK, ERR_NOT_FOUND
+ * for another disk or volume, or the disk's read error. The disk driver
+ * restarting (servers/fat/main.c) checks the new one with this before
+ * the cache, dirty blocks included, goes on with it. */
+error_t fat_same_volume(const struct fat_fs *fs, const struct fat_disk *disk);
+
 /* Open a file or directory. Opening one that is already open returns the
  * same struct fat_file with one more reference; fat_close drops one.
  * FAT_OPEN_CREATE makes a missing file (its parent must exist; a name the

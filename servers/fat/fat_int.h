@@ -69,6 +69,7 @@ struct fat_fs {
     uint32_t next_free;      /* where the next allocation search starts */
     bool fsinfo_dirty;
     char bpb_label[12];
+    uint8_t boot[FAT_SECTOR_SIZE]; /* the boot sector as mounted (fat_same_volume) */
     struct cache_block *blocks;
     unsigned nblocks;
     unsigned last_hit;

@@ -4,6 +4,10 @@
  * the `blk` interface. Sector data travels to and from the disk driver (ide
  * or ahci) in a page buffer that goes back and forth with each request.
  * Open files are handles owned by the client channel that opened them.
+ *
+ * When the disk driver dies, a request waits (bounded) for "blk" to be
+ * registered again, checks that the new driver has the same volume and is
+ * sent again (disk_io; docs/fat.md "When the disk driver restarts").
  */
 #include <user/server.h>
 #include <idl.h>
@@ -20,10 +24,24 @@
  * has found a disk, or ends; the first to register serves. */
 static const char *const blk_drivers[] = {"ide", "ahci"};
 
-struct blk_dev {
+/* How long one disk request waits for a disk driver that went away to be
+ * back (restarted by the supervisor or by hand) before it fails. */
+#define BLK_WAIT_MS 12000
+
+enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH };
+
+/* Where the volume is: a channel to "blk" (-1 while the driver is gone)
+ * and the unit. */
+struct blk_target {
     cid_t ch;
     uint32_t unit;
-    uint64_t buf, buf_len; /* the page buffer, here or at ide */
+};
+
+struct blk_dev {
+    struct blk_target at;
+    uint64_t sectors;      /* the unit's size when mounted */
+    bool gave_up;          /* the last wait for a driver ran out */
+    uint64_t buf, buf_len; /* the page buffer, here or at the driver */
 };
 
 struct handle {
@@ -31,7 +49,7 @@ struct handle {
     struct fat_file *file;
 };
 
-static struct blk_dev dev;
+static struct blk_dev dev = {.at = {.ch = -1}};
 static struct fat_fs *fs;
 static struct handle handles[MAX_HANDLES];
 
@@ -50,7 +68,8 @@ static error_t ensure_buffer(struct blk_dev *d, uint64_t bytes) {
     return err;
 }
 
-/* After a blk call: the pages are back at a new address, or lost with an error. */
+/* After a blk call: the pages are back at a new address, or lost with an
+ * error (a driver that died took them with it). */
 static error_t buffer_back(struct blk_dev *d, error_t err, uint64_t addr, uint64_t len) {
     if (err) {
         d->buf_len = 0;
@@ -61,38 +80,25 @@ static error_t buffer_back(struct blk_dev *d, error_t err, uint64_t addr, uint64
     return OK;
 }
 
-static error_t disk_read(void *ctx, uint64_t sector, uint32_t count, void *out) {
-    struct blk_dev *d = ctx;
+/* One blk request to t, the data copied through the page buffer. */
+static error_t blk_once(struct blk_dev *d, struct blk_target t, enum blk_op op, uint64_t sector,
+                        uint32_t count, void *data) {
+    if (op == BLK_OP_FLUSH)
+        return blk_flush(t.ch, t.unit);
     uint64_t bytes = (uint64_t) count * FAT_SECTOR_SIZE, addr, len;
     error_t err = ensure_buffer(d, bytes);
     if (err)
         return err;
-    err = blk_read(d->ch, d->unit, sector, count, d->buf, d->buf_len, &addr, &len);
+    if (op == BLK_OP_WRITE) {
+        memcpy((void *) d->buf, data, bytes);
+        err = blk_write(t.ch, t.unit, sector, count, d->buf, d->buf_len, &addr, &len);
+        return buffer_back(d, err, addr, len);
+    }
+    err = blk_read(t.ch, t.unit, sector, count, d->buf, d->buf_len, &addr, &len);
     if ((err = buffer_back(d, err, addr, len)))
         return err;
-    memcpy(out, (const void *) d->buf, bytes);
+    memcpy(data, (const void *) d->buf, bytes);
     return OK;
-}
-
-static error_t disk_write(void *ctx, uint64_t sector, uint32_t count, const void *data) {
-    struct blk_dev *d = ctx;
-    uint64_t bytes = (uint64_t) count * FAT_SECTOR_SIZE, addr, len;
-    error_t err = ensure_buffer(d, bytes);
-    if (err)
-        return err;
-    memcpy((void *) d->buf, data, bytes);
-    err = blk_write(d->ch, d->unit, sector, count, d->buf, d->buf_len, &addr, &len);
-    return buffer_back(d, err, addr, len);
-}
-
-static error_t disk_flush(void *ctx) {
-    struct blk_dev *d = ctx;
-    return blk_flush(d->ch, d->unit);
-}
-
-static uint32_t disk_now(void *ctx) {
-    uint64_t t = unix_time();
-    return t > FAT_EPOCH ? (uint32_t) (t - FAT_EPOCH) : 0;
 }
 
 /* Whether a disk driver is still running or about to be restarted by the
@@ -132,6 +138,127 @@ static cid_t blk_connect(void) {
     }
 }
 
+/* ---- when the disk driver restarts ------------------------------------------ */
+
+struct blk_probe {
+    struct blk_dev *d;
+    struct blk_target t;
+};
+
+static error_t probe_read(void *ctx, uint64_t sector, uint32_t count, void *out) {
+    struct blk_probe *p = ctx;
+    return blk_once(p->d, p->t, BLK_OP_READ, sector, count, out);
+}
+
+/* Find our volume behind a new "blk" channel: the unit we had first, then
+ * the others (another driver may number its disks differently). */
+static error_t blk_find_volume(struct blk_dev *d, cid_t ch) {
+    for (uint32_t i = 0; i < MAX_UNITS; i++) {
+        struct blk_probe p = {d, {ch, (d->at.unit + i) % MAX_UNITS}};
+        uint64_t sectors;
+        uint32_t sector_size, lba48;
+        char model[41];
+        error_t err = blk_info(ch, p.t.unit, &sectors, &sector_size, &lba48, model);
+        if (err == ERR_PEER_CLOSED)
+            return err;
+        if (err || sector_size != FAT_SECTOR_SIZE)
+            continue;
+        struct fat_disk disk = {&p, probe_read, NULL, NULL, sectors, NULL};
+        err = fat_same_volume(fs, &disk);
+        if (err == OK) {
+            d->at = p.t;
+            return OK;
+        }
+        if (err != ERR_NOT_FOUND)
+            return err;
+    }
+    return ERR_NOT_FOUND;
+}
+
+/* Wait (until deadline) for "blk" to be registered again by a driver that
+ * serves our volume, and use it. ERR_UNAVAILABLE if none comes or the one
+ * that comes has another disk: then the cache keeps what it holds, dirty
+ * blocks included, and a later request tries again. */
+static error_t blk_reconnect(struct blk_dev *d, uint64_t deadline) {
+    for (;;) {
+        cid_t ch;
+        error_t err = ns_find(CID_MEMMGR, "blk", &ch);
+        if (err == OK) {
+            err = blk_find_volume(d, ch);
+            if (err == OK) {
+                d->at.ch = ch;
+                d->gave_up = false;
+                printf("fat: the disk driver is back: disk %u holds our volume; "
+                       "going on\n", d->at.unit);
+                return OK;
+            }
+            sys_close(ch);
+            if (err == ERR_NOT_FOUND) {
+                printf("fat: the disk driver is back without our volume (no disk has its "
+                       "size and boot sector): not using it\n");
+                return ERR_UNAVAILABLE;
+            }
+            if (err != ERR_PEER_CLOSED)
+                return err;
+        } else if (err != ERR_NOT_FOUND) {
+            return err;
+        }
+        if (tsc_past(deadline))
+            break;
+        sleep_ms(BLK_POLL_MS);
+    }
+    if (!d->gave_up)
+        printf("fat: no disk driver came back within %u s: requests fail with %s until "
+               "one does\n", BLK_WAIT_MS / 1000, err_name(ERR_UNAVAILABLE));
+    d->gave_up = true;
+    return ERR_UNAVAILABLE;
+}
+
+/* One disk request as the core asked for it. When the driver went away
+ * (ERR_PEER_CLOSED) the request waits up to BLK_WAIT_MS for it to be
+ * back and is sent again: block reads and writes are idempotent. After a
+ * wait that ran out, later requests wait again only while a disk driver
+ * runs or is due to restart; otherwise they look once and fail at once. */
+static error_t disk_io(struct blk_dev *d, enum blk_op op, uint64_t sector, uint32_t count,
+                       void *data) {
+    uint64_t deadline = 0;
+    for (;;) {
+        if (d->at.ch >= 0) {
+            error_t err = blk_once(d, d->at, op, sector, count, data);
+            if (err != ERR_PEER_CLOSED || !fs)
+                return err; /* before the mount there is nothing to lose */
+            printf("fat: the disk driver went away: waiting up to %u s for it\n",
+                   BLK_WAIT_MS / 1000);
+            sys_close(d->at.ch);
+            d->at.ch = -1;
+        }
+        if (!deadline) {
+            bool wait = !d->gave_up || blk_driver_running();
+            deadline = tsc_deadline(wait ? BLK_WAIT_MS : 0);
+        }
+        error_t err = blk_reconnect(d, deadline);
+        if (err)
+            return err;
+    }
+}
+
+static error_t disk_read(void *ctx, uint64_t sector, uint32_t count, void *out) {
+    return disk_io(ctx, BLK_OP_READ, sector, count, out);
+}
+
+static error_t disk_write(void *ctx, uint64_t sector, uint32_t count, const void *data) {
+    return disk_io(ctx, BLK_OP_WRITE, sector, count, (void *) data);
+}
+
+static error_t disk_flush(void *ctx) {
+    return disk_io(ctx, BLK_OP_FLUSH, 0, 0, NULL);
+}
+
+static uint32_t disk_now(void *ctx) {
+    uint64_t t = unix_time();
+    return t > FAT_EPOCH ? (uint32_t) (t - FAT_EPOCH) : 0;
+}
+
 /* Mount the first unit that holds a FAT32 volume. */
 static error_t mount_first_volume(void) {
     error_t err = ERR_NOT_FOUND;
@@ -139,10 +266,11 @@ static error_t mount_first_volume(void) {
         uint64_t sectors;
         uint32_t sector_size, lba48;
         char model[41];
-        if (blk_info(dev.ch, unit, &sectors, &sector_size, &lba48, model) != OK
+        if (blk_info(dev.at.ch, unit, &sectors, &sector_size, &lba48, model) != OK
             || sector_size != FAT_SECTOR_SIZE)
             continue;
-        dev.unit = unit;
+        dev.at.unit = unit;
+        dev.sectors = sectors;
         struct fat_disk disk = {&dev, disk_read, disk_write, disk_flush, sectors, disk_now};
         err = fat_mount(&disk, CACHE_BLOCKS, &fs);
         if (err == OK) {
@@ -360,14 +488,14 @@ static void client_closed(struct server *s, cid_t from) {
 
 int main(void) {
     program_name = "fat";
-    dev.ch = blk_connect();
-    if (dev.ch == ERR_NOT_FOUND) {
+    dev.at.ch = blk_connect();
+    if (dev.at.ch == ERR_NOT_FOUND) {
         printf("fat: nothing to serve: %s (no disk driver found a disk)\n",
                err_name(ERR_NOT_FOUND));
         return 0; /* not a failure: the supervisor leaves it down */
     }
-    if (dev.ch < 0) {
-        printf("fat: no block device service: %s\n", err_name(dev.ch));
+    if (dev.at.ch < 0) {
+        printf("fat: no block device service: %s\n", err_name(dev.at.ch));
         return 1;
     }
     error_t err = mount_first_volume();

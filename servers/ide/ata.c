@@ -5,7 +5,10 @@
  * Probing is polled and bounded: a floating bus (status 0xff) has no
  * controller, a status of 0 after selecting a drive means no drive, and
  * IDENTIFY DEVICE tells ATA disks from ATAPI/SATA signatures, which are
- * skipped. A channel that stays busy gets a software reset and one retry.
+ * skipped. A channel that stays busy gets a software reset and one retry;
+ * so does one found busy or mid-transfer at the start (the ide before this
+ * one died in the middle of a command: the device ignores new commands
+ * until the transfer ends or a reset).
  *
  * A transfer is split into commands: READ/WRITE SECTORS (LBA28, up to 256
  * sectors) while the whole command lies below LBA 2^28 - 1, the EXT
@@ -202,6 +205,12 @@ void ata_probe(struct ata_channel *c) {
     if (c->floating)
         return;
     outb(c->ctrl + ATA_REG_DEVCTL, 0); /* nIEN clear */
+    uint8_t st = ata_altstatus(c);
+    if (st & (ATA_SR_BSY | ATA_SR_DRQ)) { /* a driver that died mid-command left it so */
+        printf("ide: channel 0x%x left mid-command (status 0x%02x): software reset\n", c->base,
+               st);
+        ata_reset(c);
+    }
     for (int i = 0; i < 2; i++) {
         error_t err = ata_identify(&c->dev[i]);
         if (err == ERR_TIMEOUT) {

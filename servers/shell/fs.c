@@ -3,23 +3,56 @@
  * shell keeps a current directory; relative paths are resolved against it
  * and "." / ".." are folded before a path is sent. Large transfers (cat,
  * cp) move pages: cp hands the pages of each read straight to the write.
+ *
+ * When fat restarts, the old channel answers ERR_PEER_CLOSED: the commands
+ * that only read (ls, cat, hexdump, stat, cd, df) look "fs" up again
+ * (bounded, fs()) and resend their request, cat and hexdump from where
+ * they were; the others report the error (fs_retry).
  */
 #include "shell.h"
 
 #define FS_PATH_MAX 200   /* fs.idl: string[200] */
 #define FS_CHUNK    (1024 * 1024)
 
+#define FS_WAIT_MS  15000 /* how long a command waits for fat to be back */
+#define FS_POLL_MS  50
+#define FS_RETRIES  3     /* times an idempotent request is sent to a new fat */
+
 static cid_t fs_ch = -1;
 static char cwd[FS_PATH_MAX] = "/";
 
-/* A channel to the file system; fails at once if there is none. */
+/* Whether fat runs (perhaps still mounting) or is due to be restarted by
+ * the supervisor, and so may register "fs" soon. */
+static bool fs_may_come_back(void) {
+    int32_t pid = 0, found, code;
+    char name[32];
+    uint32_t state, restarts, cause, msg;
+    uint64_t started;
+    while (memmgr_process_info(CID_MEMMGR, pid, &found, name, &state, &restarts, &cause, &code,
+                               &msg, &started) == OK && found >= pid) {
+        name[sizeof(name) - 1] = '\0';
+        if (!strcmp(name, "fat") && (state == PSTATE_RUNNING || state == PSTATE_WAITING))
+            return true;
+        pid = found + 1;
+    }
+    return false;
+}
+
+/* A channel to the file system. While fat may come back, wait for it to
+ * register "fs" (at most FS_WAIT_MS); else ERR_UNAVAILABLE at once. */
 static error_t fs(cid_t *ch) {
-    if (fs_ch < 0) {
+    uint64_t deadline = tsc_deadline(FS_WAIT_MS);
+    while (fs_ch < 0) {
+        bool may = fs_may_come_back(); /* before the look-up: no race */
         error_t err = ns_find(CID_MEMMGR, "fs", &fs_ch);
-        if (err) {
-            fs_ch = -1;
-            return err == ERR_NOT_FOUND ? ERR_UNAVAILABLE : err;
-        }
+        if (!err)
+            break;
+        fs_ch = -1;
+        if (err != ERR_NOT_FOUND)
+            return err;
+        if (!may || tsc_past(deadline))
+            return ERR_UNAVAILABLE;
+        sleep_ms(FS_POLL_MS);
     }
     *ch = fs_ch;
     return OK;
@@ -32,6 +65,16 @@ static error_t fs_check(error_t err) {
         fs_ch = -1;
     }
     return err;
+}
+
+/* After an idempotent request failed: true if fat went away and the
+ * request may be sent again (at most FS_RETRIES times, to the fat that
+ * fs() finds next). Requests that change the file system (write, cp, mv,
+ * rm, mkdir, rmdir) and sync (the old server's cache is gone with it) are
+ * not retried: they report ERR_PEER_CLOSED. */
+static bool fs_retry(error_t err, int *tries) {
+    fs_check(err);
+    return err == ERR_PEER_CLOSED && (*tries)++ < FS_RETRIES;
 }
 
 /* Make path absolute and fold "." and ".." (never above "/"). */
@@ -89,14 +132,19 @@ error_t cmd_ls(int argc, char **argv) {
         return CMD_USAGE;
     char path[FS_PATH_MAX];
     cid_t ch;
+    int tries = 0;
     error_t err = resolve(argc > first ? argv[first] : ".", path);
-    if (!err)
-        err = fs(&ch);
     for (uint32_t index = 0; !err;) {
         char name[160];
         uint64_t size;
         uint32_t is_dir, mtime;
-        err = fs_readdir(ch, path, index, &index, name, &size, &is_dir, &mtime);
+        err = fs(&ch);
+        if (!err)
+            err = fs_readdir(ch, path, index, &index, name, &size, &is_dir, &mtime);
+        if (err && fs_retry(err, &tries)) {
+            err = OK; /* the same index again: readdir keeps no state */
+            continue;
+        }
         if (err)
             break;
         if (longfmt) {
@@ -122,26 +170,40 @@ static error_t open_path(const char *arg, uint32_t flags, cid_t *ch, uint32_t *h
     return fs_check(err);
 }
 
-static error_t cat_one(const char *arg) {
+/* Print arg from *off on, moving *off past what was printed. */
+static error_t cat_from(const char *arg, uint64_t *off) {
     cid_t ch;
     uint32_t h;
-    uint64_t size, off = 0;
+    uint64_t size;
     error_t err = open_path(arg, 0, &ch, &h, &size);
     if (err)
         return err;
-    while (!err && off < size) {
+    while (!err && *off < size) {
         uint64_t got, addr, len;
-        err = fs_read_pages(ch, h, off, MIN(size - off, (uint64_t) FS_CHUNK), &got, &addr, &len);
+        err = fs_read_pages(ch, h, *off, MIN(size - *off, (uint64_t) FS_CHUNK), &got, &addr,
+                            &len);
         if (err)
             break;
         shell_write((const char *) addr, got);
         ipc_free_pages(addr, len);
-        off += got;
+        *off += got;
         if (got == 0)
             break;
     }
-    fs_close(ch, h);
-    return fs_check(err);
+    if (err != ERR_PEER_CLOSED)
+        fs_close(ch, h);
+    return err;
+}
+
+/* A cat that fat's restart interrupts goes on where it was, in a new open. */
+static error_t cat_one(const char *arg) {
+    uint64_t off = 0;
+    int tries = 0;
+    error_t err;
+    do
+        err = cat_from(arg, &off);
+    while (err && fs_retry(err, &tries));
+    return err;
 }
 
 error_t cmd_cat(int argc, char **argv) {
@@ -271,36 +333,57 @@ error_t cmd_mv(int argc, char **argv) {
     return fs_check(err ? err : fs_rename(ch, from, to));
 }
 
+struct stat_result {
+    uint64_t size, mtime;
+    uint32_t is_dir, attr, clusters;
+};
+
+/* fs.stat, sent again to a restarted fat. */
+static error_t stat_path(const char *path, struct stat_result *st) {
+    int tries = 0;
+    error_t err;
+    do {
+        cid_t ch;
+        err = fs(&ch);
+        if (!err)
+            err = fs_stat(ch, path, &st->size, &st->is_dir, &st->attr, &st->mtime,
+                          &st->clusters);
+    } while (err && fs_retry(err, &tries));
+    return err;
+}
+
 error_t cmd_stat(int argc, char **argv) {
     if (argc != 2)
         return CMD_USAGE;
     char path[FS_PATH_MAX];
-    cid_t ch;
-    uint64_t size, mtime;
-    uint32_t is_dir, attr, clusters;
+    struct stat_result st;
     error_t err = resolve(argv[1], path);
     if (!err)
-        err = fs(&ch);
-    if (!err)
-        err = fs_stat(ch, path, &size, &is_dir, &attr, &mtime, &clusters);
+        err = stat_path(path, &st);
     if (err)
-        return fs_check(err);
+        return err;
     shell_printf("%s: %s, %lu bytes, %u clusters, attributes %#x, modified ", path,
-                 is_dir ? "directory" : "file", size, clusters, attr);
-    print_time(mtime);
+                 st.is_dir ? "directory" : "file", st.size, st.clusters, st.attr);
+    print_time(st.mtime);
     shell_printf("\n");
     return OK;
 }
 
 error_t cmd_df(int argc, char **argv) {
-    cid_t ch;
+    if (argc != 1)
+        return CMD_USAGE;
     uint32_t csize, total, free_clusters;
     char label[12];
-    error_t err = argc == 1 ? fs(&ch) : CMD_USAGE;
-    if (!err)
-        err = fs_statfs(ch, &csize, &total, &free_clusters, label);
+    int tries = 0;
+    error_t err;
+    do {
+        cid_t ch;
+        err = fs(&ch);
+        if (!err)
+            err = fs_statfs(ch, &csize, &total, &free_clusters, label);
+    } while (err && fs_retry(err, &tries));
     if (err)
-        return err == CMD_USAGE ? err : fs_check(err);
+        return err;
     shell_printf("volume %s: %u clusters of %u bytes, %lu KiB total, %lu KiB used, %lu KiB free\n",
                  label, total, csize, (uint64_t) total * csize / 1024,
                  (uint64_t) (total - free_clusters) * csize / 1024,
@@ -308,33 +391,28 @@ error_t cmd_df(int argc, char **argv) {
     return OK;
 }
 
+/* Not retried: a new fat has nothing of what the old one had to write. */
 error_t cmd_sync(int argc, char **argv) {
     cid_t ch;
     error_t err = argc == 1 ? fs(&ch) : CMD_USAGE;
     return err ? err : fs_check(fs_sync(ch));
 }
 
-error_t cmd_hexdump(int argc, char **argv) {
-    unsigned long offset = 0, count = 256;
-    if (argc < 2 || argc > 4)
-        return CMD_USAGE;
-    if (argc > 2)
-        offset = strtoul_(argv[2], NULL, 0);
-    if (argc > 3)
-        count = strtoul_(argv[3], NULL, 0);
+/* Hex lines of arg from *pos to end, moving *pos past what was printed. */
+static error_t hexdump_from(const char *arg, unsigned long *pos, unsigned long end) {
     cid_t ch;
     uint32_t h;
     uint64_t size;
-    error_t err = open_path(argv[1], 0, &ch, &h, &size);
+    error_t err = open_path(arg, 0, &ch, &h, &size);
     if (err)
         return err;
-    for (unsigned long pos = offset; !err && pos < offset + count && pos < size; pos += 16) {
+    for (; !err && *pos < end && *pos < size; *pos += 16) {
         uint8_t line[16];
         size_t n;
-        if ((err = fs_read(ch, h, pos, 16, line, &n)) || n == 0)
+        if ((err = fs_read(ch, h, *pos, 16, line, &n)) || n == 0)
             break;
-        n = MIN(n, offset + count - pos);
-        shell_printf("%08lx ", pos);
+        n = MIN(n, end - *pos);
+        shell_printf("%08lx ", *pos);
         for (size_t i = 0; i < 16; i++) {
             if (i < n)
                 shell_printf(" %02x", line[i]);
@@ -346,27 +424,42 @@ error_t cmd_hexdump(int argc, char **argv) {
             shell_putc(line[i] >= 32 && line[i] < 127 ? (char) line[i] : '.');
         shell_printf("|\n");
     }
-    fs_close(ch, h);
-    return fs_check(err);
+    if (err != ERR_PEER_CLOSED)
+        fs_close(ch, h);
+    return err;
+}
+
+error_t cmd_hexdump(int argc, char **argv) {
+    unsigned long offset = 0, count = 256;
+    if (argc < 2 || argc > 4)
+        return CMD_USAGE;
+    if (argc > 2)
+        offset = strtoul_(argv[2], NULL, 0);
+    if (argc > 3)
+        count = strtoul_(argv[3], NULL, 0);
+    unsigned long end = offset + count;
+    int tries = 0;
+    error_t err;
+    do
+        err = hexdump_from(argv[1], &offset, end);
+    while (err && fs_retry(err, &tries));
+    return err;
 }
 
 error_t cmd_cd(int argc, char **argv) {
     if (argc > 2)
         return CMD_USAGE;
     char path[FS_PATH_MAX];
-    cid_t ch;
-    uint64_t size, mtime;
-    uint32_t is_dir, attr, clusters;
+    struct stat_result st;
     error_t err = resolve(argc == 2 ? argv[1] : "/", path);
     if (!err && strcmp(path, "/")) {
-        if (!(err = fs(&ch)))
-            err = fs_stat(ch, path, &size, &is_dir, &attr, &mtime, &clusters);
-        if (!err && !is_dir)
+        err = stat_path(path, &st);
+        if (!err && !st.is_dir)
             err = ERR_NOT_DIR;
     }
     if (!err)
         strcpy_safe(cwd, path, sizeof(cwd));
-    return fs_check(err);
+    return err;
 }
 
 error_t cmd_pwd(int argc, char **argv) {

@@ -87,6 +87,53 @@ TEST(mount_with_mbr) {
     free(data);
 }
 
+/* What the server does when its disk driver restarts: check that the disk
+ * behind the new driver is the volume it mounted, then write back the
+ * blocks the failed requests left dirty. */
+TEST(same_volume_after_the_disk_comes_back) {
+    struct img im, copy, other, bigger;
+    CHECK(img_make(&im, "same.img", 34 * KiB, true, "-n FUMI -i 12345678"));
+    CHECK(img_make(&other, "other.img", 34 * KiB, true, "-n FUMI -i 87654321"));
+    CHECK(img_make(&bigger, "bigger.img", 34 * KiB, true, "-n FUMI -i 12345678"));
+    CHECK(sh("cp '%s' '%s/copy.img' && truncate -s +512 '%s'", im.path, fat_tmp(),
+             bigger.path) == 0);
+    img_name(&copy, "copy.img");
+    struct fat_fs *fs = mount_img(&im, 4);
+    CHECK(fs);
+    struct fat_disk d = img_open(&copy);
+    CHECK_EQ_INT(fat_same_volume(fs, &d), OK);
+    d = img_open(&other);
+    CHECK_EQ_INT(fat_same_volume(fs, &d), ERR_NOT_FOUND); /* another serial number */
+    d = img_open(&bigger);
+    CHECK_EQ_INT(fat_same_volume(fs, &d), ERR_NOT_FOUND); /* another size */
+    copy.fail_after = 0;
+    d = img_open(&copy);
+    CHECK_EQ_INT(fat_same_volume(fs, &d), ERR_IO);
+
+    /* The disk goes away with data in the cache: the sync fails and keeps
+     * every dirty block; once the disk is back, the next sync writes them. */
+    static uint8_t data[40000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t) (i * 7 + 3);
+    CHECK_EQ_INT(fat_write_all(fs, "/kept while away.bin", data, sizeof(data)), OK);
+    im.fail_after = 0;
+    CHECK_EQ_INT(fat_sync(fs), ERR_IO);
+    im.fail_after = 3; /* back for a moment, then away again in the middle */
+    CHECK_EQ_INT(fat_sync(fs), ERR_IO);
+    im.fail_after = -1;
+    CHECK_EQ_INT(fat_sync(fs), OK);
+    CHECK_EQ_INT(fat_unmount(fs), OK);
+    img_close(&im);
+    img_close(&copy);
+    img_close(&other);
+    img_close(&bigger);
+    CHECK(img_fsck_clean(&im));
+    size_t len;
+    uint8_t *got = mget(&im, "/kept while away.bin", &len);
+    CHECK(same(got, len, data, sizeof(data)));
+    free(got);
+}
+
 TEST(smallest_mkfs_volumes) {
     static const char *opts[] = {"-s 1", "-s 1", "-s 2", "-s 128"};
     static const unsigned sizes[] = {64, 200, 1024, 16 * KiB};

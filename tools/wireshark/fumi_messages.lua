@@ -920,7 +920,7 @@ return {
     -- fs (interfaces/fs.idl)
     [0x0901] = {
       name = "fs.open", kind = "call", iface = 9, method = 1,
-      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_NO_RESOURCES", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 204, flags = {},
         fields = {
@@ -953,7 +953,7 @@ return {
     },
     [0x0903] = {
       name = "fs.read", kind = "call", iface = 9, method = 3,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 24, flags = {},
         fields = {
@@ -971,7 +971,7 @@ return {
     },
     [0x0904] = {
       name = "fs.read_pages", kind = "call", iface = 9, method = 4,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_MEMORY", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_MEMORY", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 24, flags = {},
         fields = {
@@ -990,7 +990,7 @@ return {
     },
     [0x0905] = {
       name = "fs.write", kind = "call", iface = 9, method = 5,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 224, flags = {},
         fields = {
@@ -1008,7 +1008,7 @@ return {
     },
     [0x0906] = {
       name = "fs.write_pages", kind = "call", iface = 9, method = 6,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 24, flags = { "page" },
         fields = {
@@ -1027,7 +1027,7 @@ return {
     },
     [0x0907] = {
       name = "fs.truncate", kind = "call", iface = 9, method = 7,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_NO_SPACE", "ERR_TOO_LARGE", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 16, flags = {},
         fields = {
@@ -1042,7 +1042,7 @@ return {
     },
     [0x0908] = {
       name = "fs.stat", kind = "call", iface = 9, method = 8,
-      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 200, flags = {},
         fields = {
@@ -1062,7 +1062,7 @@ return {
     },
     [0x0909] = {
       name = "fs.readdir", kind = "call", iface = 9, method = 9,
-      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_EOF", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_EOF", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 204, flags = {},
         fields = {
@@ -1083,7 +1083,7 @@ return {
     },
     [0x090a] = {
       name = "fs.mkdir", kind = "call", iface = 9, method = 10,
-      errors = { "ERR_ALREADY_EXISTS", "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_ALREADY_EXISTS", "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NO_SPACE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 200, flags = {},
         fields = {
@@ -1097,7 +1097,7 @@ return {
     },
     [0x090b] = {
       name = "fs.rmdir", kind = "call", iface = 9, method = 11,
-      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NOT_EMPTY", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_NOT_DIR", "ERR_NOT_EMPTY", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 200, flags = {},
         fields = {
@@ -1111,7 +1111,7 @@ return {
     },
     [0x090c] = {
       name = "fs.unlink", kind = "call", iface = 9, method = 12,
-      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_IS_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 200, flags = {},
         fields = {
@@ -1125,7 +1125,7 @@ return {
     },
     [0x090d] = {
       name = "fs.rename", kind = "call", iface = 9, method = 13,
-      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_CORRUPT", "ERR_IO" },
+      errors = { "ERR_NOT_FOUND", "ERR_ALREADY_EXISTS", "ERR_IS_DIR", "ERR_NOT_DIR", "ERR_IN_USE", "ERR_INVALID_ARG", "ERR_NO_SPACE", "ERR_CORRUPT", "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 216, flags = {},
         fields = {
@@ -1140,7 +1140,7 @@ return {
     },
     [0x090e] = {
       name = "fs.sync", kind = "call", iface = 9, method = 14,
-      errors = { "ERR_IO" },
+      errors = { "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 0, flags = {},
         fields = {},
@@ -1152,7 +1152,7 @@ return {
     },
     [0x090f] = {
       name = "fs.statfs", kind = "call", iface = 9, method = 15,
-      errors = { "ERR_IO" },
+      errors = { "ERR_IO", "ERR_UNAVAILABLE" },
       request = {
         size = 0, flags = {},
         fields = {},
