@@ -207,6 +207,11 @@ static void stop_process(struct process *p) {
     for (cid_t cid = 1; cid < MAX_CIDS; cid++)
         if (p->cids[cid])
             channel_close(p->cids[cid]);
+    /* A process that ends while it runs (exit, fault) has its ports open
+     * in the TSS bitmap: close them before forgetting them, or every
+     * later process may use them. */
+    if (self)
+        arch_io_switch(p, NULL);
     p->num_io = 0;
     if (self) {
         list_push_back(&p->threads, &self->proc_node);
