@@ -6,10 +6,13 @@
  *
  * Start-up: find the NIC on the PCI bus (none: log "e1000: no device" and
  * exit 0), map BAR0, take one physically contiguous block of pinned memory
- * for both rings and their buffers, reset and program the device, then
- * register as "net" and listen on its interrupt line (or, if the firmware
- * routed it nowhere we may listen, or the arguments say "poll", poll every
- * few milliseconds).
+ * for both rings and their buffers, reset and program the device (a driver
+ * started after another died finds the NIC still running on the dead one's
+ * rings: the reset stops it before it is given new ones), listen on its
+ * interrupt line (or, if the firmware routed it nowhere we may listen, or
+ * the arguments say "poll", poll every few milliseconds), wait briefly for
+ * the link, and only then register as "net", so a client that finds the
+ * name (tcpip looking for a driver again) is answered at once.
  *
  * Every request is answered at once; frames are copied between the ring
  * buffers and the caller's page payload, which always goes back in the
@@ -357,13 +360,18 @@ int main(void) {
     }
     n->srv = (struct server){.dispatch = nic_dispatch, .notify = nic_notify,
                              .closed = nic_closed, .ctx = n};
-    if ((err = server_init(&n->srv, "net")) || (err = nic_listen(n, program_has_arg("poll")))) {
+    if ((err = server_init(&n->srv, NULL)) || (err = nic_listen(n, program_has_arg("poll")))) {
         printf("e1000: cannot start the server: %s\n", err_name(err));
         e1000_stop(&n->dev);
         return 1;
     }
     nic_wait_link(n);
     nic_log_start(n);
+    if ((err = server_register(&n->srv, "net"))) {
+        printf("e1000: cannot register \"net\": %s\n", err_name(err));
+        e1000_stop(&n->dev);
+        return 1;
+    }
     if (n->irq_ch) /* anything that came before we listened */
         kernel_irq_ack(CID_KERNEL, n->pci.irq);
     server_run(&n->srv);

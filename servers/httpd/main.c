@@ -11,6 +11,11 @@
  * returns them with how much it took, so a slow client never blocks the
  * others. A second thread answers httpd.status for the shell.
  *
+ * Servers that come back: when fat dies, requests get 503 until a new fs
+ * is found (looked up per request); files opened on the old one are cut.
+ * When tcpip dies, every connection goes with it; httpd looks "tcpip" up
+ * again with backoff, listens again and prints its ready line again.
+ *
  * Arguments: port=N (default 80), root=PATH (default /www), idle=SECONDS
  * (default 10): how long a connection may sit between requests or in the
  * middle of one (then 408), log=off: no access-log line per request. A
@@ -27,6 +32,8 @@
 #define FS_PATH_MAX    200
 #define DEFAULT_IDLE_S 10
 #define SEND_TIMEOUT_MS 60000 /* a client that takes nothing of a response this long */
+#define NET_RETRY_MIN_MS 50   /* first look for a new tcpip after one died */
+#define NET_RETRY_MAX_MS 500  /* then doubling up to this */
 
 enum conn_state { C_FREE, C_READING, C_SENDING };
 
@@ -47,6 +54,7 @@ struct conn {
     bool again;           /* progress stopped with work left: see progress() */
     int status;
     uint32_t file;        /* fs handle; valid when has_file */
+    uint32_t file_gen;    /* the fs_gen it was opened in */
     bool has_file;
     uint64_t file_off, file_left;
     uint64_t pages, pages_len, pages_valid, pages_sent; /* one chunk of the file */
@@ -56,7 +64,10 @@ struct conn {
 
 struct httpd {
     cid_t net, fs;
+    uint32_t fs_gen;    /* counts the fs channels dropped: older handles are void */
     uint32_t listener;
+    uint32_t announced; /* the address of the last ready line (0: none yet) */
+    uint64_t next_check; /* ms: when announce() asks tcpip again */
     uint32_t port;
     char root[FS_PATH_MAX];
     uint64_t idle_ms;
@@ -75,8 +86,14 @@ static uint64_t now_ms(void) {
 
 /* ---- connections ---------------------------------------------------------------- */
 
+/* c's file is open on the fs channel we hold now (not on one that died:
+ * its handle could name another connection's file on the new fat). */
+static bool file_current(const struct httpd *h, const struct conn *c) {
+    return c->has_file && h->fs >= 0 && c->file_gen == h->fs_gen;
+}
+
 static void conn_free_body(struct conn *c) {
-    if (c->has_file && httpd.fs >= 0)
+    if (file_current(&httpd, c))
         fs_close(httpd.fs, c->file);
     c->has_file = false;
     if (c->pages_len)
@@ -136,8 +153,10 @@ static int fs_status(struct httpd *h, error_t err) {
     if (err == ERR_NOT_FOUND || err == ERR_NOT_DIR)
         return HTTP_NOT_FOUND;
     if (err == ERR_PEER_CLOSED || err == ERR_UNAVAILABLE) {
-        if (h->fs >= 0)
+        if (h->fs >= 0) {
             sys_close(h->fs);
+            h->fs_gen++;
+        }
         h->fs = -1; /* fat restarts: look it up again next time */
         return HTTP_UNAVAILABLE;
     }
@@ -196,6 +215,7 @@ static void respond(struct httpd *h, struct conn *c) {
     c->status = HTTP_OK;
     c->has_file = true;
     c->file = handle;
+    c->file_gen = h->fs_gen;
     c->file_off = 0;
     c->file_left = c->head_only ? 0 : size;
     c->state = C_SENDING;
@@ -265,15 +285,18 @@ static bool send_some(struct httpd *h, struct conn *c) {
                 ipc_free_pages(c->pages, c->pages_len);
                 c->pages_len = 0;
             }
-            uint64_t got;
-            error_t err = fs_read_pages(h->fs, c->file, c->file_off, MIN(c->file_left, CHUNK),
-                                        &got, &c->pages, &c->pages_len);
+            uint64_t got = 0;
+            error_t err = ERR_PEER_CLOSED; /* opened on a file system that died */
+            if (file_current(h, c)) {
+                err = fs_read_pages(h->fs, c->file, c->file_off, MIN(c->file_left, CHUNK),
+                                    &got, &c->pages, &c->pages_len);
+                if (err)
+                    fs_status(h, err);
+            }
             if (err || got == 0) {
                 /* The head promised more: all we can do is cut the connection. */
                 printf("httpd: %s: reading the file failed: %s\n", c->peer,
                        err_name(err ? err : ERR_EOF));
-                if (err)
-                    fs_status(h, err);
                 h->errors++;
                 conn_close(h, c, true);
                 return false;
@@ -411,22 +434,66 @@ static uint64_t expire_idle(struct httpd *h) {
  * interface has an address, and again if the address changes. True while
  * there is no address yet. */
 static bool announce(struct httpd *h) {
-    static uint32_t announced;
-    static uint64_t next_check;
-    if (now_ms() < next_check)
-        return announced == 0;
-    next_check = now_ms() + (announced ? 5000 : 500);
+    if (now_ms() < h->next_check)
+        return h->announced == 0;
+    h->next_check = now_ms() + (h->announced ? 5000 : 500);
     uint8_t mac[6];
     size_t mac_len;
     uint32_t link, ip, mask, gw, dns, source, dhcp, lease;
     if (tcpip_info(h->net, mac, &mac_len, &link, &ip, &mask, &gw, &dns, &source, &dhcp, &lease))
         return false;
-    if (ip && ip != announced) {
+    if (ip && ip != h->announced) {
         char a[IP4_STR_MAX];
         printf("httpd: ready: http://%s:%u/\n", ip4_format(ip, a), h->port);
-        announced = ip;
+        h->announced = ip;
     }
     return ip == 0;
+}
+
+/* ---- tcpip ----------------------------------------------------------------------- */
+
+/* Listen on the port through ch, a new channel to tcpip; then it is h->net. */
+static error_t net_listen(struct httpd *h, cid_t ch) {
+    error_t err = tcpip_listen(ch, h->port, BACKLOG, &h->listener);
+    if (!err)
+        err = tcpip_watch(ch, h->listener, TCPIP_EV_ACCEPTABLE);
+    if (err)
+        return err;
+    h->net = ch;
+    h->announced = 0; /* a new tcpip: say where we serve once it has an address */
+    h->next_check = 0;
+    printf("httpd: serving %s on port %u\n", h->root, h->port);
+    return OK;
+}
+
+/* tcpip died (a call on its channel failed): every connection went with
+ * it. Free what they held, then look "tcpip" up again (ns.find, which
+ * never waits) with backoff until one lets us listen. The loop has nothing
+ * else to do meanwhile; httpd.status is answered by the other thread. */
+static void net_recover(struct httpd *h, error_t why) {
+    printf("httpd: tcpip is gone (%s); dropping %u connections, looking for it again\n",
+           err_name(why), h->open);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (h->conns[i].state != C_FREE)
+            conn_free_body(&h->conns[i]);
+        h->conns[i].state = C_FREE;
+    }
+    h->open = 0;
+    sys_close(h->net);
+    h->net = -1;
+    error_t last = OK;
+    for (uint32_t backoff = NET_RETRY_MIN_MS;; backoff = MIN(backoff * 2, NET_RETRY_MAX_MS)) {
+        sleep_ms(backoff);
+        cid_t ch;
+        error_t err = ns_find(CID_MEMMGR, "tcpip", &ch);
+        if (!err && (err = net_listen(h, ch)))
+            sys_close(ch);
+        if (!err)
+            return;
+        if (err != ERR_NOT_FOUND && err != last)
+            printf("httpd: cannot listen on port %u yet: %s\n", h->port, err_name(err));
+        last = err;
+    }
 }
 
 /* ---- httpd.status (second thread) ----------------------------------------------- */
@@ -515,15 +582,13 @@ int main(void) {
     }
     /* No network: wait (silently) for one. No file system: answer 503
      * until one appears (fs_channel). */
-    h->net = ns_connect("tcpip");
-    if (h->net < 0) {
-        printf("httpd: no tcpip: %s\n", err_name(h->net));
+    cid_t net = ns_connect("tcpip");
+    if (net < 0) {
+        printf("httpd: no tcpip: %s\n", err_name(net));
         return 1;
     }
     h->fs = -1;
-    error_t err = tcpip_listen(h->net, h->port, BACKLOG, &h->listener);
-    if (!err)
-        err = tcpip_watch(h->net, h->listener, TCPIP_EV_ACCEPTABLE);
+    error_t err = net_listen(h, net);
     if (err) {
         printf("httpd: cannot listen on port %u: %s\n", h->port, err_name(err));
         return 1;
@@ -532,7 +597,6 @@ int main(void) {
     tid_t tid;
     if ((err = thread_spawn(status_thread, h, &tid)))
         printf("httpd: no status thread: %s\n", err_name(err));
-    printf("httpd: serving %s on port %u\n", h->root, h->port);
     for (;;) {
         uint64_t next = expire_idle(h), now = now_ms();
         if (announce(h))
@@ -545,8 +609,8 @@ int main(void) {
         err = tcpip_wait(h->net, again ? 0 : (uint32_t) (next > now ? next - now : 1), &count,
                          pairs, &len);
         if (err) {
-            printf("httpd: tcpip is gone (%s)\n", err_name(err));
-            return 1; /* the supervisor restarts us (docs/httpd.md) */
+            net_recover(h, err);
+            continue;
         }
         for (uint32_t i = 0; i < count; i++) {
             uint32_t sock = pairs[2 * i];

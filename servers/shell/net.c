@@ -1,12 +1,20 @@
 /*
  * The shell's network commands, over the tcpip interface (and httpd's
  * status). Hosts are dotted quads: there is no DNS resolver.
+ *
+ * The channel to tcpip is kept between commands. When tcpip dies under it
+ * (ERR_PEER_CLOSED) it is forgotten; the queries that change nothing
+ * (ifconfig, arp, netstat) then wait a bounded time for a new tcpip and
+ * ask it once more, the others report the error and the next command
+ * looks tcpip up again.
  */
 #include "shell.h"
 #include <user/tcpip.h>
 
 #define FETCH_TIMEOUT_MS 10000
 #define FETCH_BUF        (64 * 1024)
+#define RESTART_WAIT_MS  5000 /* for a new tcpip after the old one died */
+#define RESTART_POLL_MS  100
 
 static cid_t tcpip_ch = -1;
 
@@ -28,6 +36,27 @@ static error_t net_check(error_t err) {
     if (err == ERR_PEER_CLOSED && tcpip_ch >= 0) {
         sys_close(tcpip_ch);
         tcpip_ch = -1;
+    }
+    return err;
+}
+
+/* Run query (which changes nothing in tcpip) on a channel to tcpip. If
+ * tcpip died under it, wait up to RESTART_WAIT_MS for a new one (a
+ * supervisor or `start tcpip` brings it back) and run it once more. */
+static error_t net_query(error_t (*query)(cid_t ch)) {
+    cid_t ch;
+    error_t err = net(&ch);
+    if (err || (err = net_check(query(ch))) != ERR_PEER_CLOSED)
+        return err;
+    for (int waited = 0; waited < RESTART_WAIT_MS; waited += RESTART_POLL_MS) {
+        sleep_ms(RESTART_POLL_MS);
+        if ((err = net(&ch)) == ERR_UNAVAILABLE)
+            continue; /* not registered again yet */
+        if (err)
+            return err;
+        shell_printf("(tcpip was restarted: asking the new one)\n");
+        if ((err = net_check(query(ch))) != ERR_PEER_CLOSED)
+            return err;
     }
     return err;
 }
@@ -78,12 +107,12 @@ static error_t show_config(cid_t ch) {
 
 /* ifconfig | ifconfig IP/PREFIX [GATEWAY] | ifconfig dhcp */
 error_t cmd_ifconfig(int argc, char **argv) {
+    if (argc == 1)
+        return net_query(show_config);
     cid_t ch;
     error_t err = net(&ch);
     if (err)
         return err;
-    if (argc == 1)
-        return net_check(show_config(ch));
     if (argc == 2 && !strcmp(argv[1], "dhcp"))
         return net_check(tcpip_configure(ch, 0, 0, 0));
     uint32_t ip, gw = 0;
@@ -166,11 +195,8 @@ error_t cmd_ping(int argc, char **argv) {
     return got ? OK : ERR_TIMEOUT;
 }
 
-error_t cmd_arp(int argc, char **argv) {
-    cid_t ch;
-    error_t err = net(&ch);
-    if (err)
-        return err;
+static error_t show_arp(cid_t ch) {
+    error_t err;
     shell_printf("%-16s %-18s %s\n", "ADDRESS", "MAC", "STATE");
     uint32_t index = 0, next, ip, state, age;
     uint8_t mac[6];
@@ -181,7 +207,11 @@ error_t cmd_arp(int argc, char **argv) {
                      mac[1], mac[2], mac[3], mac[4], mac[5], state ? "reachable" : "incomplete");
         index = next;
     }
-    return err == ERR_EOF ? OK : net_check(err);
+    return err == ERR_EOF ? OK : err;
+}
+
+error_t cmd_arp(int argc, char **argv) {
+    return net_query(show_arp);
 }
 
 static const char *tcp_state(uint32_t s) {
@@ -191,11 +221,8 @@ static const char *tcp_state(uint32_t s) {
     return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
-error_t cmd_netstat(int argc, char **argv) {
-    cid_t ch;
-    error_t err = net(&ch);
-    if (err)
-        return err;
+static error_t show_netstat(cid_t ch) {
+    error_t err;
     shell_printf("PROTO %-22s %-22s %-12s SENDQ RECVQ\n", "LOCAL", "REMOTE", "STATE");
     uint32_t index = 0, next, proto, state, lip, lport, rip, rport, sq, rq;
     while (!(err = tcpip_connection(ch, index, &next, &proto, &state, &lip, &lport, &rip, &rport,
@@ -208,14 +235,18 @@ error_t cmd_netstat(int argc, char **argv) {
         index = next;
     }
     if (err != ERR_EOF)
-        return net_check(err);
+        return err;
     uint64_t in, out, dropped, retx, resets;
     uint32_t active, arp, socks;
     if ((err = tcpip_stats(ch, &in, &out, &dropped, &active, &retx, &resets, &arp, &socks)))
-        return net_check(err);
+        return err;
     shell_printf("frames in %lu out %lu dropped %lu; tcp connections %u, retransmits %lu, "
                  "resets %lu\n", in, out, dropped, active, retx, resets);
     return OK;
+}
+
+error_t cmd_netstat(int argc, char **argv) {
+    return net_query(show_netstat);
 }
 
 /* Split http://A.B.C.D[:PORT][/PATH] */

@@ -10,6 +10,11 @@
  * come in a page buffer of slots that goes back and forth; frames the core
  * sends are collected in a transmit buffer that goes out after each event.
  *
+ * The driver may die (and be restarted): its channels then close. The core
+ * keeps its address, lease and sockets; frames to send are dropped, and the
+ * timer looks "net" up again (ns.find, with backoff) until a driver with
+ * the same MAC answers, so clients are served all the while.
+ *
  * Time: one kernel timer, armed for the earliest of the core's deadline
  * and the clients' own (ping and wait timeouts).
  *
@@ -30,6 +35,8 @@
 #define BUF_BYTES     (SLOTS * NETDEV_SLOT_SIZE)
 #define PING_ID_BASE  0x4600
 #define PAGES_MAX     (4ULL * 1024 * 1024)
+#define DEV_RETRY_MIN_MS 50   /* first look for a new driver after one died */
+#define DEV_RETRY_MAX_MS 500  /* then doubling up to this */
 
 enum pending_kind {
     P_NONE,
@@ -74,8 +81,11 @@ struct sock_owner {
 struct tcpip {
     struct server srv;
     struct net *net;
-    cid_t dev;      /* calls to the driver */
-    cid_t dev_rx;   /* NETDEV_NOTIFY_RX arrives here (watched) */
+    cid_t dev;      /* calls to the driver; 0 while there is none */
+    cid_t dev_rx;   /* NETDEV_NOTIFY_RX arrives here (watched); 0 with dev */
+    uint64_t dev_retry_at;        /* ms: next look for a driver (without one) */
+    uint32_t dev_backoff_ms;
+    error_t dev_last_err;         /* of the last look (logged when it changes) */
     cid_t timer;
     uint64_t timer_at;
     uint8_t mac[6];
@@ -104,19 +114,35 @@ static error_t ensure_buffer(uint64_t *addr, uint64_t *len) {
     return err;
 }
 
-/* Hand the collected frames to the driver. */
+/* After a failed call the buffer it carried is given up. An error reply
+ * means the driver freed the pages; a call that never reached it (the
+ * driver died) left them here, and then they are freed. Page windows are
+ * never reused, so freeing pages that did leave is refused, harmlessly. */
+static void drop_buffer(uint64_t addr, uint64_t *len) {
+    if (*len)
+        ipc_free_pages(addr, *len);
+    *len = 0;
+}
+
+static void dev_lost(struct tcpip *t, error_t why);
+
+/* Hand the collected frames to the driver (without one they are dropped). */
 static void tx_flush(struct tcpip *t) {
     if (t->tx_count == 0)
         return;
     uint32_t sent = 0;
-    error_t err = net_device_transmit(t->dev, t->tx_count, t->tx_addr, t->tx_len, &sent,
-                                      &t->tx_addr, &t->tx_len);
+    error_t err = t->dev ? net_device_transmit(t->dev, t->tx_count, t->tx_addr, t->tx_len,
+                                               &sent, &t->tx_addr, &t->tx_len)
+                         : ERR_UNAVAILABLE;
     if (err) {
-        t->tx_len = 0; /* the pages went with the error */
+        if (err != ERR_UNAVAILABLE)
+            drop_buffer(t->tx_addr, &t->tx_len);
         sent = 0;
     }
     t->tx_dropped += t->tx_count - sent;
     t->tx_count = 0;
+    if (err == ERR_PEER_CLOSED)
+        dev_lost(t, err);
 }
 
 static void seam_send(void *ctx, const void *frame, size_t len) {
@@ -440,6 +466,8 @@ static void settle(struct tcpip *t) {
         if (c->ch && c->p.kind != P_NONE && c->p.deadline && c->p.deadline < at)
             at = c->p.deadline;
     }
+    if (!t->dev && t->dev_retry_at < at)
+        at = t->dev_retry_at;
     if (at == t->timer_at)
         return;
     t->timer_at = at;
@@ -454,18 +482,91 @@ static void settle(struct tcpip *t) {
         printf("tcpip: cannot arm the timer: %s\n", err_name(err));
 }
 
+/* ---- the driver ----------------------------------------------------------------- */
+
+/* Make dev (calls) and rx (notifications) the driver's channels: read its
+ * MAC (a later driver must have the core's), attach rx and watch it. On
+ * failure both channels are closed. */
+static error_t dev_attach(struct tcpip *t, cid_t dev, cid_t rx) {
+    uint8_t mac[6];
+    size_t mac_len;
+    uint32_t link, mtu;
+    error_t err = net_device_info(dev, mac, &mac_len, &link, &mtu);
+    if (!err && t->net && memcmp(mac, t->mac, 6))
+        err = ERR_NOT_SUPPORTED; /* the core's MAC is fixed: see docs/tcpip.md */
+    if (!err)
+        err = net_device_attach(rx);
+    if (!err)
+        err = server_watch(&t->srv, rx);
+    if (err) {
+        sys_close(dev);
+        sys_close(rx);
+        return err;
+    }
+    memcpy(t->mac, mac, 6);
+    t->dev = dev;
+    t->dev_rx = rx;
+    t->link_up = link;
+    t->dev_last_err = OK;
+    return OK;
+}
+
+/* The driver is gone (its channel closed, or a call found it dead): drop
+ * the frames waiting to go out and look for a new driver from the timer.
+ * The core, its address and its sockets stay as they are. */
+static void dev_lost(struct tcpip *t, error_t why) {
+    if (!t->dev)
+        return;
+    printf("tcpip: lost the driver (%s); looking for \"net\" again\n", err_name(why));
+    sys_close(t->dev); /* a close notification still pending on it goes too */
+    if (t->dev_rx)
+        sys_close(t->dev_rx);
+    t->dev = t->dev_rx = 0;
+    t->link_up = false;
+    t->tx_dropped += t->tx_count;
+    t->tx_count = 0;
+    t->dev_backoff_ms = DEV_RETRY_MIN_MS;
+    t->dev_retry_at = now_ms() + t->dev_backoff_ms;
+}
+
+static void receive_frames(struct tcpip *t);
+
+/* Look for a driver (ns.find never waits); try again later if there is
+ * none yet, or it will not do. */
+static void dev_retry(struct tcpip *t) {
+    cid_t dev, rx;
+    error_t err = ns_find(CID_MEMMGR, "net", &dev);
+    if (!err && (err = ns_find(CID_MEMMGR, "net", &rx)))
+        sys_close(dev);
+    if (!err)
+        err = dev_attach(t, dev, rx);
+    if (err) {
+        if (err != ERR_NOT_FOUND && err != t->dev_last_err)
+            printf("tcpip: cannot attach to the new driver: %s\n", err_name(err));
+        t->dev_last_err = err;
+        t->dev_backoff_ms = MIN(t->dev_backoff_ms * 2, DEV_RETRY_MAX_MS);
+        t->dev_retry_at = now_ms() + t->dev_backoff_ms;
+        return;
+    }
+    printf("tcpip: attached to the driver again, link %s\n", t->link_up ? "up" : "down");
+    receive_frames(t);
+}
+
 /* Take every waiting frame: the driver notifies when frames arrive, not
  * while some are still waiting, so stopping early could stall the link. */
 static void receive_frames(struct tcpip *t) {
-    for (;;) {
+    while (t->dev) {
         if (ensure_buffer(&t->rx_addr, &t->rx_len))
             return;
         uint32_t count = 0, more = 0;
         error_t err = net_device_receive(t->dev, t->rx_addr, t->rx_len, &count, &more,
                                          &t->rx_addr, &t->rx_len);
         if (err) {
-            t->rx_len = 0;
-            printf("tcpip: receive failed: %s\n", err_name(err));
+            drop_buffer(t->rx_addr, &t->rx_len);
+            if (err == ERR_PEER_CLOSED)
+                dev_lost(t, err);
+            else
+                printf("tcpip: receive failed: %s\n", err_name(err));
             return;
         }
         for (uint32_t i = 0; i < count && i < t->rx_len / NETDEV_SLOT_SIZE; i++) {
@@ -482,28 +583,41 @@ static void receive_frames(struct tcpip *t) {
 
 static void on_notify(struct server *s, cid_t from, notification_t bits) {
     struct tcpip *t = s->ctx;
-    if (from == t->dev_rx && (bits & NETDEV_NOTIFY_LINK)) {
+    bool dev = t->dev_rx && from == t->dev_rx;
+    if (dev && (bits & NETDEV_NOTIFY_LINK)) {
         uint8_t mac[6];
         size_t mac_len;
         uint32_t link, mtu;
-        if (!net_device_info(t->dev, mac, &mac_len, &link, &mtu) && (bool) link != t->link_up) {
+        error_t err = net_device_info(t->dev, mac, &mac_len, &link, &mtu);
+        if (err == ERR_PEER_CLOSED) {
+            dev_lost(t, err);
+        } else if (!err && (bool) link != t->link_up) {
             t->link_up = link;
             printf("tcpip: link %s\n", link ? "up" : "down");
         }
     }
-    if (from == t->dev_rx && (bits & NETDEV_NOTIFY_RX))
+    if (dev && (bits & NETDEV_NOTIFY_RX))
         receive_frames(t);
     if (from == t->timer && (bits & NOTIFY_TIMER)) {
         t->timer_at = NET_NO_DEADLINE;
         net_tick(t->net);
         expire(t);
+        if (!t->dev && now_ms() >= t->dev_retry_at)
+            dev_retry(t);
     }
     settle(t);
 }
 
-/* A client went away: close its sockets (gracefully) and drop its call. */
+/* A client went away: close its sockets (gracefully) and drop its call.
+ * Or the driver did (its attached channel closed). */
 static void on_closed(struct server *s, cid_t from) {
     struct tcpip *t = s->ctx;
+    if (t->dev_rx && from == t->dev_rx) {
+        t->dev_rx = 0; /* the server loop closes it */
+        dev_lost(t, ERR_PEER_CLOSED);
+        settle(t);
+        return;
+    }
     struct client *c = client_of(t, from, false);
     if (c) {
         if ((c->p.kind == P_SEND_PAGES || c->p.kind == P_RECV_PAGES) && c->p.len)
@@ -925,14 +1039,13 @@ static error_t configure_from_args(struct tcpip *t, const char *args) {
 static error_t start(struct tcpip *t) {
     error_t err;
     /* Without a NIC this waits (silently) until a driver registers. */
-    if ((t->dev = ns_connect("net")) < 0 || (t->dev_rx = ns_connect("net")) < 0)
-        return t->dev < 0 ? t->dev : t->dev_rx;
-    size_t mac_len;
-    uint32_t link, mtu;
-    if ((err = net_device_info(t->dev, t->mac, &mac_len, &link, &mtu)))
-        return err;
-    t->link_up = link;
-    if ((err = net_device_attach(t->dev_rx)) || (err = server_watch(&t->srv, t->dev_rx)))
+    cid_t dev = ns_connect("net"), rx = dev < 0 ? dev : ns_connect("net");
+    if (rx < 0) {
+        if (dev >= 0)
+            sys_close(dev);
+        return rx;
+    }
+    if ((err = dev_attach(t, dev, rx)))
         return err;
     if ((err = kernel_timer_create(CID_KERNEL, &t->timer)) ||
         (err = server_watch(&t->srv, t->timer)))
