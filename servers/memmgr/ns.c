@@ -4,6 +4,11 @@
  * client in the reply, the other waits here until the server, told by
  * NOTIFY_NS_CONNECT on listen, takes it with ns.accept. A lookup of a name
  * not registered yet waits (deferred reply) until it is.
+ *
+ * A name registered by a supervised program stays reserved for that
+ * program when its process dies: only a later instance of the program may
+ * register it again, so nobody can take "fs" while fat restarts (lookups
+ * of it wait meanwhile).
  */
 #include "memmgr.h"
 
@@ -13,7 +18,8 @@
 
 struct service {
     char name[32];
-    int32_t pid;
+    int32_t pid;                /* 0: free, or reserved for owner */
+    const struct program *owner; /* a supervised program's name */
     cid_t listen;
     cid_t pending[MAX_PENDING]; /* server ends not accepted yet */
     int num_pending;
@@ -28,6 +34,14 @@ static struct {
 static struct service *service_find(const char *name) {
     for (int i = 0; i < MAX_SERVICES; i++)
         if (services[i].pid && !strcmp(services[i].name, name))
+            return &services[i];
+    return NULL;
+}
+
+/* The entry of a name that waits for its supervised program to return. */
+static struct service *reservation_find(const char *name) {
+    for (int i = 0; i < MAX_SERVICES; i++)
+        if (!services[i].pid && services[i].owner && !strcmp(services[i].name, name))
             return &services[i];
     return NULL;
 }
@@ -73,18 +87,21 @@ static error_t ns_register_h(void *ctx, cid_t from, const char *name, cid_t list
         return ERR_NOT_PERMITTED;
     if (!name[0] || service_find(name))
         return name[0] ? ERR_ALREADY_EXISTS : ERR_INVALID_ARG;
-    for (int i = 0; i < MAX_SERVICES; i++) {
-        struct service *s = &services[i];
-        if (s->pid)
-            continue;
-        memset(s, 0, sizeof(*s));
-        strcpy_safe(s->name, name, sizeof(s->name));
-        s->pid = p->pid;
-        s->listen = listen;
-        answer_waiting_lookups(s);
-        return OK;
-    }
-    return ERR_NO_RESOURCES; /* the server loop closes listen */
+    struct service *s = reservation_find(name);
+    if (s && s->owner != p->program)
+        return ERR_NOT_PERMITTED;
+    for (int i = 0; i < MAX_SERVICES && !s; i++)
+        if (!services[i].pid && !services[i].owner)
+            s = &services[i];
+    if (!s)
+        return ERR_NO_RESOURCES; /* the server loop closes listen */
+    memset(s, 0, sizeof(*s));
+    strcpy_safe(s->name, name, sizeof(s->name));
+    s->pid = p->pid;
+    s->owner = p->supervised ? p->program : NULL;
+    s->listen = listen;
+    answer_waiting_lookups(s);
+    return OK;
 }
 
 static error_t ns_lookup_h(void *ctx, cid_t from, const char *name, cid_t *ch) {
@@ -121,7 +138,8 @@ static error_t ns_accept_h(void *ctx, cid_t from, cid_t *ch) {
     return ERR_NOT_FOUND;
 }
 
-/* The server died: its names go, and so do the connections it never took. */
+/* The server died: its names go (a supervised program's stay reserved for
+ * it), and so do the connections it never took. */
 void ns_process_gone(int32_t pid) {
     for (int i = 0; i < MAX_SERVICES; i++) {
         struct service *s = &services[i];
@@ -132,6 +150,8 @@ void ns_process_gone(int32_t pid) {
         if (s->listen)
             sys_close(s->listen);
         s->pid = 0;
+        s->listen = 0;
+        s->num_pending = 0;
     }
 }
 

@@ -164,6 +164,15 @@ def test_fuzz_and_isolation(t):
                 after["mem_free"] >= base["mem_free"] - MEM_SLACK,
                 "%d -> %d -> %d free pages" % (base["mem_free"], after_fuzz["mem_free"],
                                                after["mem_free"]))
+        # A supervised server's name stays reserved while it is down.
+        g.command("stop httpd")
+        out = g.command("run isolation register httpd")
+        t.check("isolation: nobody takes a stopped server's name",
+                "ERR_NOT_PERMITTED" in out and "1 passed, 0 failed" in out, out)
+        mark = g.mark()
+        g.command("start httpd")
+        t.check("isolation: the server itself registers its name again",
+                g.expect(r"httpd: ready: ", 60, mark), g.buf[mark:][-500:])
         t.check("fuzz: no kernel panic", "PANIC" not in g.buf, g.buf[-800:])
         t.check("fuzz: no UBSan report", "UBSAN:" not in g.buf, g.buf[-800:])
     finally:

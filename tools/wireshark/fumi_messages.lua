@@ -488,7 +488,7 @@ return {
     -- ns (interfaces/ns.idl)
     [0x0301] = {
       name = "ns.register", kind = "call", iface = 3, method = 1,
-      errors = { "ERR_ALREADY_EXISTS", "ERR_NO_RESOURCES", "ERR_INVALID_ARG" },
+      errors = { "ERR_ALREADY_EXISTS", "ERR_NO_RESOURCES", "ERR_INVALID_ARG", "ERR_NOT_PERMITTED" },
       request = {
         size = 32, flags = { "channel" },
         fields = {
