@@ -365,16 +365,31 @@ static void progress(struct httpd *h, struct conn *c) {
         conn_watch(h, c);
 }
 
+/* A slot for a new connection: a free one, else that of the connection
+ * that has waited longest between requests (a keep-alive client that sent
+ * nothing yet loses least: it just reconnects), else none. */
+static struct conn *conn_slot(struct httpd *h) {
+    struct conn *idle = NULL;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &h->conns[i];
+        if (c->state == C_FREE)
+            return c;
+        if (c->state == C_READING && http_parser_idle(c->parser)
+            && (!idle || c->last_active < idle->last_active))
+            idle = c;
+    }
+    if (idle)
+        conn_close(h, idle, false);
+    return idle;
+}
+
 static void accept_all(struct httpd *h) {
     for (;;) {
         uint32_t sock, ip, port;
         error_t err = tcpip_accept(h->net, h->listener, TCPIP_NONBLOCK, &sock, &ip, &port);
         if (err)
             return;
-        struct conn *c = NULL;
-        for (int i = 0; i < MAX_CONNS && !c; i++)
-            if (h->conns[i].state == C_FREE)
-                c = &h->conns[i];
+        struct conn *c = conn_slot(h);
         if (!c) {
             /* No slot: a short 503 if the socket takes it, then close. */
             char buf[HTTP_RESPONSE_MAX];

@@ -1,7 +1,8 @@
-"""Network recovery: e1000, tcpip, httpd and fat killed and started again
-(the shell's `kill NAME` / `start NAME`, which is what memmgr's supervisor
-will do) while the host keeps fetching pages through a port forwarded to
-127.0.0.1. Traffic goes only there.
+"""Network recovery: e1000, tcpip, httpd and fat killed (the shell's `kill
+NAME`) and restarted by memmgr's supervisor, or stopped and started by hand
+(`stop NAME` / `start NAME`) for the longer outages, while the host keeps
+fetching pages through a port forwarded to 127.0.0.1. Traffic goes only
+there.
 
 For each restart: pages must be served again within RECOVERY_LIMIT_S of the
 kill, byte for byte as on the disk; the host may see failures only during
@@ -143,15 +144,16 @@ def type_line(g, line, pattern, timeout=30):
 
 
 def restart_under_load(t, g, port, files, name):
-    """Kill name and start it again while the host fetches pages; check and
-    report the outage. Returns the serial mark taken before the kill."""
+    """Kill name while the host fetches pages and let the supervisor start it
+    again; check and report the outage. Returns the serial mark taken
+    before the kill."""
     before = ps(g)
     load = Load(port, files).start()
     time.sleep(1.5)
     mark = g.mark()
     type_line(g, "kill " + name, r"killed pid %d\n" % before[name])
     t0 = time.monotonic()  # the old process is gone: nothing it served counts
-    started = type_line(g, "start " + name, r"started %s: pid (\d+)\n" % name)
+    started = g.expect(r"memmgr: restarted %s \(pid (\d+)," % name, RECOVERY_LIMIT_S, mark)
     first = load.wait_ok_after(t0, RECOVERY_LIMIT_S)
     time.sleep(3)
     load.stop()
@@ -264,8 +266,7 @@ def check_fat_handles(t, g, port, files):
     a = SlowReader(port, "big1.bin")
     time.sleep(3)  # every buffer on the way fills: httpd holds the file, mid-response
     held = '"GET /big1.bin HTTP/1.1"' not in g.buf  # not logged: not all of it sent yet
-    g.command("kill fat")
-    g.command("start fat")
+    g.command("kill fat")  # the supervisor starts it again
     deadline = time.monotonic() + RECOVERY_LIMIT_S
     while time.monotonic() < deadline and fetch(port, "/index.html", 10)[0] != 200:
         time.sleep(0.2)
@@ -286,8 +287,8 @@ def check_fat_handles(t, g, port, files):
 def check_fat(t, g, port, files):
     check_fat_handles(t, g, port, files)
     before = ps(g)
-    out = g.command("kill fat")
-    t.check("recovery[fat]: fat killed", "killed pid %d" % before["fat"] in out, out)
+    out = g.command("stop fat")
+    t.check("recovery[fat]: fat stopped", "stopped pid %d" % before["fat"] in out, out)
     statuses = [fetch(port, "/index.html", timeout=10)[0] for _ in range(3)]
     t.check("recovery[fat]: 503 while there is no file system", statuses == [503] * 3,
             str(statuses))
@@ -315,7 +316,7 @@ def check_long_outage(t, g, port, files):
     """tcpip away for a while: the shell gives up in bounded time, httpd
     keeps looking and comes back once tcpip does."""
     g.command("arp")  # a channel to the tcpip about to die
-    g.command("kill tcpip")
+    g.command("stop tcpip")
     start = time.monotonic()
     out = g.command("netstat", timeout=60)
     took = time.monotonic() - start
