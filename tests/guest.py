@@ -138,7 +138,7 @@ class Guest:
         ready (their log lines would otherwise land in the middle of the
         first commands' echo)."""
         m = self.expect(re.escape(PROMPT), timeout)
-        self.expect(r"fat: mounted|fat: nothing to serve", timeout)
+        self.expect(r"fat: mounted|memmgr: fat \(pid \d+\) exited", timeout)
         nic = self.expect(r"e1000: (no device)?", timeout)
         if not nic.group(1):  # then the network comes up: tcpip, httpd, DHCP
             self.expect(r"httpd: serving|httpd: no|httpd: cannot", timeout)

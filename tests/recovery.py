@@ -52,7 +52,7 @@ def get(port, path, timeout=5):
         r = c.getresponse()
         return r.status, r.read()
     except (OSError, http.client.HTTPException) as e:
-        return None, str(e)
+        return None, type(e).__name__
     finally:
         c.close()
 

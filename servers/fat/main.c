@@ -501,7 +501,7 @@ int main(void) {
     error_t err = mount_first_volume();
     if (err) {
         printf("fat: nothing to serve: %s\n", err_name(err));
-        return 1;
+        return 0; /* no volume: starting again would find none either */
     }
     static struct server s = {.dispatch = dispatch, .closed = client_closed};
     if ((err = server_init(&s, "fs"))) {

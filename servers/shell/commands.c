@@ -63,6 +63,17 @@ struct cmd_sv {
 
 #define CMD_MAX_PROCS 64
 
+/* kernel.stats: the kernel's pools and IPC path counts. */
+struct cmd_kstats {
+    uint32_t procs, procs_max, threads, threads_max, chans, chans_max, pool, pool_free;
+    uint64_t fast, slow;
+};
+
+static error_t cmd_kernel_stats(struct cmd_kstats *k) {
+    return kernel_stats(CID_KERNEL, &k->procs, &k->procs_max, &k->threads, &k->threads_max,
+                        &k->chans, &k->chans_max, &k->pool, &k->pool_free, &k->fast, &k->slow);
+}
+
 /* Every process memmgr knows (live ones and supervised ones that are down),
  * by pid. */
 static int cmd_sv_list(struct cmd_sv *rows, int max) {
@@ -177,14 +188,12 @@ static error_t cmd_stat_ipc(void) {
         sent += p.sent;
         received += p.received;
     }
-    uint32_t procs, procs_max, threads, threads_max, chans, chans_max, pool, pool_free;
-    uint64_t fast, slow;
-    error_t err = kernel_stats(CID_KERNEL, &procs, &procs_max, &threads, &threads_max, &chans,
-                               &chans_max, &pool, &pool_free, &fast, &slow);
+    struct cmd_kstats k;
+    error_t err = cmd_kernel_stats(&k);
     if (err)
         return err;
     shell_printf("total: %lu sent, %lu received (by live processes); ipc calls: fastpath %lu, "
-                 "slowpath %lu\n", sent, received, fast, slow);
+                 "slowpath %lu\n", sent, received, k.fast, k.slow);
     return OK;
 }
 
@@ -201,16 +210,14 @@ static error_t cmd_uptime(int argc, char **argv) {
     uint64_t ms = clock_ns() / 1000000;
     shell_printf("up %lu:%02lu:%02lu.%03lu\n", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
                  ms % 1000);
-    uint32_t procs, procs_max, threads, threads_max, chans, chans_max, pool, pool_free;
-    uint64_t fast, slow;
-    error_t err = kernel_stats(CID_KERNEL, &procs, &procs_max, &threads, &threads_max, &chans,
-                               &chans_max, &pool, &pool_free, &fast, &slow);
+    struct cmd_kstats k;
+    error_t err = cmd_kernel_stats(&k);
     if (err)
         return err;
-    shell_printf("processes %u/%u, threads %u/%u, channels %u/%u\n", procs, procs_max,
-                 threads, threads_max, chans, chans_max);
-    shell_printf("kernel pool pages %u free / %u total\n", pool_free, pool);
-    shell_printf("ipc fastpath %lu, slowpath %lu\n", fast, slow);
+    shell_printf("processes %u/%u, threads %u/%u, channels %u/%u\n", k.procs, k.procs_max,
+                 k.threads, k.threads_max, k.chans, k.chans_max);
+    shell_printf("kernel pool pages %u free / %u total\n", k.pool_free, k.pool);
+    shell_printf("ipc fastpath %lu, slowpath %lu\n", k.fast, k.slow);
     return OK;
 }
 

@@ -13,7 +13,6 @@ shell's network commands find a restarted tcpip by themselves, give up in
 bounded time while there is none, and httpd, looking for tcpip with
 backoff meanwhile, comes back after a longer outage too.
 """
-import http.client
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import tempfile
 import threading
 import time
 
+import recovery
 from guest import Guest, free_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
@@ -55,15 +55,7 @@ def site(work):
 
 def fetch(port, path, timeout=REQUEST_TIMEOUT_S):
     """(status, body) or (None, why) for a GET on a new connection."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    except (OSError, http.client.HTTPException) as e:
-        return None, type(e).__name__
-    finally:
-        c.close()
+    return recovery.get(port, path, timeout)
 
 
 class Load:
