@@ -28,6 +28,7 @@ SERVERS = ("ide", "fat", "e1000", "tcpip", "httpd", "console")
 FRESH_FILES = 16  # fresh/NN.bin: one never-read file per probe
 FRESH_SIZE = 96 * 1024
 RESTORE_LIMIT = 60  # seconds; a liveness bound, not a performance figure
+PROBE_TIMEOUT = 1   # seconds per try of a fresh file (96 KiB take ~20 ms)
 
 
 def site(root):
@@ -142,10 +143,12 @@ def crash(site, name):
             if "still answering" in g.command("echo still answering", timeout=10):
                 break
     else:
+        # Short tries: a connection slirp opened while the network was down
+        # may wait seconds for TCP's retransmission; a new one is quicker.
         while time.monotonic() < deadline:
-            if site.fresh_file_ok(timeout=5):
+            if site.fresh_file_ok(timeout=PROBE_TIMEOUT):
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         else:
             return None, g.buf[mark:]
     t1 = time.monotonic()
