@@ -107,8 +107,7 @@ void supervisor_init(struct server *s);
 void supervisor_ended(struct proc *p, uint64_t ip, uint64_t addr);
 void supervisor_timer(cid_t from);
 struct proc *supervisor_instance(const struct program *prog);
-error_t proc_respawn(struct proc *p);
-const char *exit_cause_name(uint32_t cause);
+error_t proc_start(struct proc *p);
 
 /* ns.c */
 extern const struct ns_server_ops ns_ops;

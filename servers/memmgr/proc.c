@@ -184,8 +184,9 @@ static error_t give_channels(struct spawn_ctx *c) {
 }
 
 /* Start a new instance of p's program in slot p (p->program, name and
- * args set). On failure the slot holds no process (exited). */
-static error_t start_instance(struct proc *p) {
+ * args set): at spawn, and when the supervisor restarts it. On failure
+ * the slot holds no process (exited). */
+error_t proc_start(struct proc *p) {
     struct spawn_ctx c = {.p = p};
     p->num_segs = 0;
     p->pager_cid = p->client_cid = 0;
@@ -238,7 +239,7 @@ error_t proc_spawn(const char *name, const char *args, int32_t *pid) {
     }
     p->recent_ends = 0;
     strcpy_safe(p->args, args, sizeof(p->args));
-    error_t err = start_instance(p);
+    error_t err = proc_start(p);
     if (err) {
         if (!p->supervised)
             p->used = false;
@@ -250,10 +251,6 @@ error_t proc_spawn(const char *name, const char *args, int32_t *pid) {
     return OK;
 }
 
-/* The supervisor starts the next instance of p (same program and args). */
-error_t proc_respawn(struct proc *p) {
-    return start_instance(p);
-}
 
 /* ---- the pager ----------------------------------------------------------- */
 

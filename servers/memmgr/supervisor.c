@@ -31,12 +31,6 @@ void supervisor_init(struct server *s) {
     }
 }
 
-const char *exit_cause_name(uint32_t cause) {
-    static const char *const names[] = {"exit", "fault", "killed", "pager refused",
-                                        "injected fault"};
-    return cause < ARRAY_SIZE(names) ? names[cause] : "?";
-}
-
 static const char *exception_name(int vector) {
     static const char *const names[] = {
         [0] = "divide error", [3] = "breakpoint", [6] = "invalid opcode",
@@ -153,7 +147,7 @@ void supervisor_timer(cid_t from) {
         if (!p->used || !p->supervised || p->pstate != PSTATE_WAITING || p->restart_at_ns > now)
             continue;
         int32_t old = p->pid;
-        error_t err = proc_respawn(p);
+        error_t err = proc_start(p);
         if (err) {
             printf("memmgr: restarting %s failed: %s\n", p->name, err_name(err));
             int64_t ms = backoff_ms(p, now);
