@@ -114,6 +114,8 @@ def driver_restart_case(t, driver):
             g.expect(r"fat: the disk driver went away", 30, start)
             g.expect(r"fat: the disk driver is back: disk 0 holds our volume", 60, start)
             done = g.expect(r"fstest: (\d+) passed, (\d+) failed", 600, start)
+            # its exit line comes next: let it pass before typing a command
+            g.expect(r"\[kernel\] fstest \(pid \d+\) exited", 30, done.end())
             t.count_lines(p + "reader: ", "\n".join(
                 l[len("fstest: "):] for l in g.buf[start:done.end()].splitlines()
                 if l.startswith("fstest: ")))
