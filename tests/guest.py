@@ -13,6 +13,15 @@ import threading
 import time
 
 PROMPT = "fumi> "
+# A whole log line of a server or the kernel ("httpd: ...", "[kernel] ...").
+# Servers print whole lines at any time, so one may land between two
+# characters of the shell's echo of a typed command.
+LOG_LINE = r"(?:(?:[a-z0-9]+: |\[kernel\] )[^\n]*\n)*"
+
+
+def echo_pattern(line):
+    """The shell's echo of line, with log lines allowed anywhere inside."""
+    return LOG_LINE.join(re.escape(c) for c in line) + r"\n"
 
 
 def free_port():
@@ -121,13 +130,13 @@ class Guest:
         start = self.mark()
         self.send(line + "\r")
         try:
-            echo = self.expect(re.escape(line) + r"\n", min(timeout, 20), start)
+            echo = self.expect(echo_pattern(line), min(timeout, 20), start)
         except GuestError:
             if self.mark() != start:
                 raise
             self.log.write("\n[guest.py: no echo of %r; typing it again]\n" % line)
             self.send(line + "\r")
-            echo = self.expect(re.escape(line) + r"\n", timeout, start)
+            echo = self.expect(echo_pattern(line), timeout, start)
         end = self.expect(re.escape(PROMPT), timeout, echo.end())
         return self.buf[echo.end():end.start()]
 
